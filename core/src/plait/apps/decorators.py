@@ -1,0 +1,156 @@
+"""``python_app``, ``bash_app`` and ``join_app``: turn functions into apps."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from plait.apps.futures import AppFuture
+
+if TYPE_CHECKING:
+    from plait.kernel.dfk import DataFlowKernel
+
+AppKind = Literal["python", "bash", "join"]
+
+OPTION_NAMES = (
+    "walltime",
+    "inputs",
+    "outputs",
+    "stdout",
+    "stderr",
+    "resource_specification",
+    "parsl_resource_specification",
+)
+"""Keyword arguments the kernel reads from each call (or the function's defaults)."""
+
+
+class App:
+    """A decorated function: calling it submits a task and returns an AppFuture."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        kind: AppKind,
+        *,
+        executors: str | Sequence[str] = "all",
+        cache: bool = False,
+        ignore_for_cache: Sequence[str] | None = None,
+        data_flow_kernel: DataFlowKernel | None = None,
+    ) -> None:
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.kind: AppKind = kind
+        self.executors: str | tuple[str, ...] = (
+            executors if isinstance(executors, str) else tuple(executors)
+        )
+        self.cache = cache
+        self.ignore_for_cache = frozenset(ignore_for_cache or ())
+        self.data_flow_kernel = data_flow_kernel
+        self.name = getattr(func, "__name__", type(func).__name__)
+        self.option_defaults = _option_defaults(func)
+        self._identity: bytes | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> AppFuture:
+        if self.data_flow_kernel is not None:
+            kernel = self.data_flow_kernel
+        else:
+            from plait.kernel.current import dfk
+
+            kernel = dfk()
+        return kernel.submit(self, args, kwargs)
+
+    @property
+    def identity(self) -> bytes:
+        """A digest of the function's name and source, the base of memo keys."""
+        if self._identity is None:
+            try:
+                body = inspect.getsource(self.func).encode()
+            except (OSError, TypeError):
+                code = getattr(self.func, "__code__", None)
+                body = code.co_code if code is not None else repr(self.func).encode()
+            qualname = f"{self.func.__module__}.{getattr(self.func, '__qualname__', self.name)}"
+            self._identity = hashlib.sha256(qualname.encode() + b"\0" + body).digest()
+        return self._identity
+
+    def __repr__(self) -> str:
+        return f"<{self.kind}_app {self.name}>"
+
+
+def _option_defaults(func: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: p.default
+        for name, p in params.items()
+        if name in OPTION_NAMES and p.default is not inspect.Parameter.empty
+    }
+
+
+def _decorator(kind: AppKind) -> Any:
+    @overload
+    def decorate(function: Callable[..., Any]) -> App: ...
+
+    @overload
+    def decorate(
+        function: None = None,
+        *,
+        executors: str | Sequence[str] = "all",
+        cache: bool = False,
+        ignore_for_cache: Sequence[str] | None = None,
+        data_flow_kernel: DataFlowKernel | None = None,
+    ) -> Callable[[Callable[..., Any]], App]: ...
+
+    def decorate(
+        function: Callable[..., Any] | None = None,
+        *,
+        executors: str | Sequence[str] = "all",
+        cache: bool = False,
+        ignore_for_cache: Sequence[str] | None = None,
+        data_flow_kernel: DataFlowKernel | None = None,
+    ) -> App | Callable[[Callable[..., Any]], App]:
+        def wrap(func: Callable[..., Any]) -> App:
+            return App(
+                func,
+                kind,
+                executors=executors,
+                cache=cache,
+                ignore_for_cache=ignore_for_cache,
+                data_flow_kernel=data_flow_kernel,
+            )
+
+        return wrap(function) if function is not None else wrap
+
+    decorate.__name__ = f"{kind}_app"
+    decorate.__qualname__ = f"{kind}_app"
+    decorate.__doc__ = _DOCS[kind]
+    return decorate
+
+
+_COMMON = """
+
+    Use bare (``@{k}_app``) or with options (``@{k}_app(executors=["htex"], cache=True)``):
+    ``executors`` limits which executor labels may run it, ``cache`` turns on
+    memoization (``ignore_for_cache`` names keyword arguments left out of the memo key).
+    Calls accept ``inputs``, ``outputs``, ``walltime``, ``stdout``/``stderr`` (bash)
+    and ``resource_specification`` as keyword arguments or as function defaults.
+"""
+_DOCS = {
+    "python": "Make a Python function an app that runs on an executor." + _COMMON,
+    "bash": "Make a function returning a command line an app that runs that command;"
+    " the future's result is its exit code (0), a non-zero exit raises BashExitFailure."
+    + _COMMON,
+    "join": "Make a function that calls other apps and returns their future (or a list of"
+    " futures) an app whose result is theirs. It runs in the submitting process."
+    + _COMMON,
+}
+for _kind in _DOCS:
+    _DOCS[_kind] = _DOCS[_kind].replace("{k}", _kind)
+
+python_app: Any = _decorator("python")
+bash_app: Any = _decorator("bash")
+join_app: Any = _decorator("join")

@@ -1,0 +1,201 @@
+"""What runs where the task runs: staging, walltime, bash commands, output checks.
+
+The kernel hands an executor either the app's own function (the fast path) or a
+:class:`TaskCall` wrapping it. A ``TaskCall`` only holds picklable data, so process
+and remote executors can ship it.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from plait.data.files import File
+from plait.errors import (
+    AppTimeout,
+    BashAppNoReturnError,
+    BashExitFailure,
+    MissingOutputsError,
+)
+
+TAIL_LINES = 10
+
+
+class _WalltimeExpired(BaseException):
+    """Raised asynchronously inside a python app that outlives its walltime."""
+
+
+@attrs.frozen
+class TaskCall:
+    """A picklable wrapper that runs one app call with its options."""
+
+    func: Callable[..., Any]
+    name: str
+    bash: bool = False
+    walltime: float | None = None
+    stage_in: Sequence[File] = ()
+    check_outputs: Sequence[File] = ()
+    stdout: tuple[str, str] | None = None
+    stderr: tuple[str, str] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stage_in:
+            _stage_in(self.stage_in)
+        if self.bash:
+            result = self._run_bash(args, kwargs)
+        elif self.walltime is not None:
+            result = _call_with_walltime(self.func, self.name, self.walltime, args, kwargs)
+        else:
+            result = self.func(*args, **kwargs)
+        if self.check_outputs:
+            missing = [f.filepath for f in self.check_outputs if not os.path.exists(f.filepath)]
+            if missing:
+                raise MissingOutputsError(
+                    f"app {self.name!r} finished but did not create: {', '.join(missing)}",
+                    missing=missing,
+                )
+        return result
+
+    def _run_bash(self, args: Sequence[Any], kwargs: dict[str, Any]) -> int:
+        command = self.func(*args, **kwargs)
+        if not isinstance(command, str):
+            raise BashAppNoReturnError(
+                f"bash app {self.name!r} returned {type(command).__name__} "
+                f"{_short(command)} instead of a command string"
+            )
+        return run_command(command, self.name, self.walltime, self.stdout, self.stderr)
+
+
+def _stage_in(files: Sequence[File]) -> None:
+    from plait.plugins import registry
+
+    stagers = registry("stager")
+    for file in files:
+        stager_cls = _stager_for(stagers.items(), file)
+        file.local_path = stager_cls().stage_in(file).filepath
+
+
+def _stager_for(items: list[tuple[str, type[Any]]], file: File) -> type[Any]:
+    for _name, cls in items:
+        if file.scheme in cls.schemes:
+            return cls
+    from plait.errors import ComponentNotFoundError
+
+    raise ComponentNotFoundError(
+        f"no installed stager handles {file.scheme!r} URLs like {file.url!r}",
+        hint=f"install a stager plugin for the {file.scheme!r} scheme",
+    )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _call_with_walltime(
+    func: Callable[..., Any], name: str, walltime: float, args: Sequence[Any], kwargs: Any
+) -> Any:
+    """Run ``func`` in this thread; raise :class:`AppTimeout` inside it at walltime."""
+    thread_id = threading.get_ident()
+    lock = threading.Lock()
+    finished = False
+
+    def expire() -> None:
+        with lock:
+            if not finished:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(_WalltimeExpired)
+                )
+
+    timer = threading.Timer(walltime, expire)
+    timer.daemon = True
+    try:
+        timer.start()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            with lock:
+                finished = True
+            timer.cancel()
+    except _WalltimeExpired:
+        raise AppTimeout(
+            f"app {name!r} was stopped after its walltime of {walltime:g} s",
+            walltime=walltime,
+        ) from None
+
+
+def run_command(
+    command: str,
+    name: str,
+    walltime: float | None,
+    stdout: tuple[str, str] | None,
+    stderr: tuple[str, str] | None,
+) -> int:
+    """Run a bash app's command line; return 0 or raise with its exit code and output."""
+    handles = [_open_stream(spec) for spec in (stdout, stderr)]
+    try:
+        proc = subprocess.Popen(
+            command,
+            shell=True,
+            executable="/bin/bash",
+            stdout=handles[0] if handles[0] is not None else subprocess.PIPE,
+            stderr=handles[1] if handles[1] is not None else subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=walltime)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.communicate()
+            raise AppTimeout(
+                f"bash app {name!r} was killed after its walltime of {walltime:g} s: {command}",
+                walltime=walltime,
+            ) from None
+    finally:
+        for handle in handles:
+            if handle is not None:
+                handle.close()
+    if proc.returncode != 0:
+        out_tail = _tail(stdout, out)
+        err_tail = _tail(stderr, err)
+        lines = [f"bash app {name!r} exited with code {proc.returncode}: {command}"]
+        for label, spec, tail in (("stdout", stdout, out_tail), ("stderr", stderr, err_tail)):
+            where = spec[0] if spec else "(captured)"
+            lines.append(f"  {label} {where}:" + "".join(f"\n    {line}" for line in tail))
+        raise BashExitFailure(
+            "\n".join(lines),
+            exitcode=proc.returncode,
+            stdout=stdout[0] if stdout else None,
+            stderr=stderr[0] if stderr else None,
+            stdout_tail=out_tail,
+            stderr_tail=err_tail,
+        )
+    return 0
+
+
+def _open_stream(spec: tuple[str, str] | None) -> Any:
+    if spec is None:
+        return None
+    path, mode = spec
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    return open(path, mode)  # noqa: SIM115 - closed by run_command
+
+
+def _tail(spec: tuple[str, str] | None, captured: bytes | None) -> list[str]:
+    if spec is not None:
+        try:
+            with open(spec[0], errors="replace") as handle:
+                return list(collections.deque((ln.rstrip("\n") for ln in handle), TAIL_LINES))
+        except OSError:
+            return []
+    text = (captured or b"").decode(errors="replace")
+    return text.splitlines()[-TAIL_LINES:]

@@ -1,0 +1,156 @@
+"""The :class:`Config` class and building components from plain data."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from plait.errors import ConfigError, DuplicateLabelError
+from plait.interfaces import Executor, parse_walltime
+
+CHECKPOINT_MODES = (None, "task_exit", "periodic", "dfk_exit", "manual")
+DEFAULT_EXECUTOR_KINDS = ("htex", "threads")
+"""Preferred executor kinds for the local default, best first."""
+
+
+def build_component(kind_name: str, data: Mapping[str, Any], where: str) -> Any:
+    """Instantiate ``data["kind"]`` from the ``kind_name`` registry with the other keys."""
+    from plait.plugins import registry
+
+    if "kind" not in data:
+        raise ConfigError(f"{where} has no 'kind' key", hint=f"add kind = \"<{kind_name} name>\"")
+    options = {k: v for k, v in data.items() if k != "kind"}
+    cls = registry(kind_name).get(str(data["kind"]))
+    params = inspect.signature(cls).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        for key in options:
+            if key not in params:
+                close = difflib.get_close_matches(key, list(params), n=1)
+                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(
+                    f"{where}: {data['kind']!r} has no option {key!r}{suggestion}",
+                    hint=f"valid options: {', '.join(params)}",
+                )
+    try:
+        return cls(**options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _executors(value: Any) -> list[Executor]:
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"executors must be a list, got {type(value).__name__}")
+    built: list[Executor] = []
+    for i, item in enumerate(value):
+        if isinstance(item, Mapping):
+            item = build_component("executor", item, f"executors[{i}]")
+        if not isinstance(item, Executor):
+            raise ConfigError(
+                f"executors[{i}] is a {type(item).__name__}, not an executor",
+                hint="use an executor instance or a table with kind = \"threads\" ...",
+            )
+        built.append(item)
+    labels = [e.label for e in built]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise DuplicateLabelError(f"executor label {label!r} is used {labels.count(label)} times")
+    return built
+
+
+def _check_mode(instance: Config, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in CHECKPOINT_MODES:
+        raise ConfigError(
+            f"checkpoint_mode={value!r} is not one of {CHECKPOINT_MODES}",
+            hint="use 'task_exit', 'periodic', 'dfk_exit', 'manual' or None",
+        )
+
+
+def _non_negative(instance: Config, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{attribute.name}={value!r} must be a non-negative integer")
+
+
+def _period(value: Any) -> float:
+    seconds = parse_walltime(value)
+    assert seconds is not None
+    return seconds
+
+
+@attrs.define(kw_only=True)
+class Config:
+    """What ``plait.load`` needs. Every field has a working default.
+
+    ``executors`` takes executor instances or tables with a ``kind`` key; left empty,
+    the best installed local executor is used. ``retries`` re-runs a failed task up to
+    that many times (``retry_handler(exception, task_info) -> cost`` changes the cost
+    of a failure from 1). ``checkpoint_mode`` writes memoized results to
+    ``run_dir/NNN/checkpoint`` (``task_exit``, ``periodic`` every ``checkpoint_period``,
+    ``dfk_exit``, ``manual`` via ``dfk.checkpoint()``) and ``checkpoint_files`` reads
+    them back. ``exit_mode`` is what leaving ``with plait.load(...)`` does without an
+    exception: ``wait`` for tasks, or ``cleanup`` at once.
+    """
+
+    executors: list[Executor] = attrs.field(factory=list, converter=_executors)
+    run_dir: str = "runinfo"
+    retries: int = attrs.field(default=0, validator=_non_negative)
+    retry_handler: Callable[[BaseException, Any], float] | None = None
+    app_cache: bool = True
+    checkpoint_mode: str | None = attrs.field(default=None, validator=_check_mode)
+    checkpoint_period: float = attrs.field(default=1800.0, converter=_period)
+    checkpoint_files: list[str] = attrs.field(factory=list, converter=lambda v: [os.fspath(p) for p in v])
+    error_reporters: list[str] = attrs.field(factory=lambda: ["console"])
+    initialize_logging: bool = True
+    log_level: str = "INFO"
+    exit_mode: str = attrs.field(
+        default="wait", validator=attrs.validators.in_(("wait", "cleanup"))
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Config:
+        """Build from plain data (parsed TOML/YAML), rejecting unknown keys."""
+        known = [a.name for a in attrs.fields(cls)]
+        for key in data:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"unknown configuration key {key!r}{suggestion}")
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Config:
+        """Read a TOML file (``[[executors]]`` tables with ``kind = ...``)."""
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {file} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+        return cls.from_dict(data)
+
+
+def default_executors() -> list[Executor]:
+    """The local default: one executor of the best installed kind."""
+    from plait.plugins import registry
+
+    executors = registry("executor")
+    for kind in DEFAULT_EXECUTOR_KINDS:
+        if kind in executors:
+            executor = executors.get(kind)()
+            assert isinstance(executor, Executor)
+            return [executor]
+    raise ConfigError(
+        "no executor plugin is installed, so there is no local default",
+        hint="pip install plait-threads  (or: pip install \"plait[local]\")",
+    )

@@ -1,0 +1,251 @@
+"""The error model: every error a user can see is a :class:`PlaitError`.
+
+Each subclass carries a stable ``code`` (``PLT-123``), a one-line ``title`` and a
+default ``hint``. An instance adds the concrete ``message`` (with the values involved)
+and may override the hint. ``str(error)`` renders all of it plus a link to the
+error's entry in the catalogue (``docs/errors``), which is generated from the classes
+in this module: the class docstring is the entry's "cause" text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+DOCS_BASE = "https://plait.readthedocs.io/en/latest/errors.html"
+
+
+class PlaitError(Exception):
+    """Base class of every error plait raises on purpose."""
+
+    code: ClassVar[str] = "PLT-000"
+    title: ClassVar[str] = "plait error"
+    default_hint: ClassVar[str] = ""
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+        self.details = details
+        super().__init__(message)
+
+    @property
+    def docs_url(self) -> str:
+        """Link to this error's entry in the error catalogue."""
+        return f"{DOCS_BASE}#{self.code.lower()}"
+
+    def __str__(self) -> str:
+        text = f"[{self.code}] {self.title}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text + f"\n  docs: {self.docs_url}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.hint, self.details))
+
+
+def _rebuild(
+    cls: type[PlaitError], message: str, hint: str, details: dict[str, Any]
+) -> PlaitError:
+    err = cls.__new__(cls)
+    PlaitError.__init__(err, message, hint=hint, **details)
+    return err
+
+
+# --- using the kernel -----------------------------------------------------------
+
+
+class NoDataFlowKernelError(PlaitError):
+    """An app was called, or the kernel was asked for, before any configuration was
+    loaded."""
+
+    code = "PLT-100"
+    title = "no plait configuration is loaded"
+    default_hint = (
+        "call plait.load() (local default) or plait.load(config) before calling apps, "
+        "for example `with plait.load(): ...`"
+    )
+
+
+class KernelClosedError(PlaitError):
+    """A task was submitted to a kernel that has been cleaned up."""
+
+    code = "PLT-101"
+    title = "the dataflow kernel is shut down"
+    default_hint = "load a new configuration with plait.load() before submitting more tasks"
+
+
+class KernelAlreadyLoadedError(PlaitError):
+    """``plait.load()`` was called while another kernel is still active."""
+
+    code = "PLT-102"
+    title = "a plait configuration is already loaded"
+    default_hint = "call plait.clear() (or leave the `with plait.load(...)` block) first"
+
+
+# --- configuration and components -----------------------------------------------
+
+
+class ConfigError(PlaitError):
+    """A configuration value is invalid."""
+
+    code = "PLT-110"
+    title = "invalid configuration"
+    default_hint = "fix the value named above; see the configuration reference"
+
+
+class UnknownExecutorError(PlaitError):
+    """An app asked for an executor label that the loaded configuration does not have."""
+
+    code = "PLT-111"
+    title = "unknown executor label"
+    default_hint = "use one of the labels of the executors in your Config"
+
+
+class ComponentNotFoundError(PlaitError):
+    """A configuration names a component kind that no installed plugin provides."""
+
+    code = "PLT-112"
+    title = "component not installed"
+    default_hint = "install the plugin that provides it"
+
+
+class DuplicateLabelError(PlaitError):
+    """Two executors in one configuration share a label."""
+
+    code = "PLT-113"
+    title = "duplicate executor label"
+    default_hint = "give every executor a distinct label"
+
+
+class ResourceSpecificationError(PlaitError):
+    """A resource specification has an unknown key or an invalid value."""
+
+    code = "PLT-114"
+    title = "invalid resource specification"
+    default_hint = (
+        "use the common keys (cores, memory, gpus, walltime, priority, num_nodes, "
+        "ranks_per_node, num_ranks) or put executor-specific keys under extra={'<kind>': {...}}"
+    )
+
+
+class PluginError(PlaitError):
+    """A plugin could not be loaded, or implements a hook that does not exist."""
+
+    code = "PLT-120"
+    title = "plugin error"
+    default_hint = "fix or uninstall the plugin named above, or disable it with PLAIT_DISABLE_PLUGINS"
+
+
+# --- task failures ----------------------------------------------------------------
+
+
+class DependencyError(PlaitError):
+    """A task could not run because a task it depends on failed."""
+
+    code = "PLT-200"
+    title = "dependency failed"
+    default_hint = "fix the failing ancestor task named first in the chain"
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """Task labels from the task that failed first down to this one."""
+        return tuple(self.details.get("chain", ()))
+
+    @property
+    def root_cause(self) -> str:
+        """The failed ancestor's error, rendered as ``Type: message``."""
+        return str(self.details.get("root_cause", ""))
+
+
+class BashAppNoReturnError(PlaitError):
+    """A bash app's function returned something other than a command string."""
+
+    code = "PLT-201"
+    title = "bash app did not return a command string"
+    default_hint = "make the bash app function return the command line to run, as a str"
+
+
+class BashExitFailure(PlaitError):
+    """A bash app's command exited with a non-zero status."""
+
+    code = "PLT-202"
+    title = "bash app command failed"
+    default_hint = "read the stdout/stderr excerpts above; rerun the command by hand to debug"
+
+    @property
+    def exitcode(self) -> int:
+        """The command's exit status."""
+        return int(self.details["exitcode"])
+
+
+class AppTimeout(PlaitError):
+    """A task ran longer than its ``walltime``."""
+
+    code = "PLT-203"
+    title = "app exceeded its walltime"
+    default_hint = "raise the app's walltime or make the task shorter"
+
+
+class MissingInputFileError(PlaitError):
+    """A :class:`~plait.File` passed in ``inputs`` does not exist where the task runs."""
+
+    code = "PLT-204"
+    title = "input file missing"
+    default_hint = "create the file first, or make the task that writes it an input dependency"
+
+
+class MissingOutputsError(PlaitError):
+    """A task finished but did not create every file listed in its ``outputs``."""
+
+    code = "PLT-205"
+    title = "declared output files were not created"
+    default_hint = "make the app write every file it lists in outputs=[...]"
+
+
+class JoinAppError(PlaitError):
+    """A join app returned something other than a future or a list of futures, or one of
+    the futures it returned failed."""
+
+    code = "PLT-206"
+    title = "join app failed"
+    default_hint = "a join app must return an AppFuture or a list of AppFutures"
+
+
+class CapabilityError(PlaitError):
+    """A task asked an executor for something it does not declare it can do."""
+
+    code = "PLT-207"
+    title = "executor lacks a capability"
+    default_hint = "choose an executor that declares the capability, or drop the request"
+
+
+# --- memoization and checkpoints ---------------------------------------------------
+
+
+class UnhashableArgumentError(PlaitError):
+    """A cached (``cache=True``) app got an argument plait cannot hash for memoization."""
+
+    code = "PLT-300"
+    title = "argument cannot be hashed for memoization"
+    default_hint = (
+        "pass the argument through ignore_for_cache=[...], make it picklable, or "
+        "register plait.id_for_memo for its type"
+    )
+
+
+class CheckpointError(PlaitError):
+    """A checkpoint file could not be read."""
+
+    code = "PLT-301"
+    title = "checkpoint file unreadable"
+    default_hint = "remove the file from Config.checkpoint_files, or delete it and rerun"
+
+
+def all_error_classes() -> list[type[PlaitError]]:
+    """Every concrete error class, in code order (used by the docs catalogue)."""
+    seen: list[type[PlaitError]] = []
+    stack: list[type[PlaitError]] = [PlaitError]
+    while stack:
+        cls = stack.pop()
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted((c for c in seen if c is not PlaitError), key=lambda c: c.code)

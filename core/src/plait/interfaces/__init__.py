@@ -1,0 +1,35 @@
+"""Abstract base classes every component implements, and the types they share."""
+
+from plait.interfaces.component import MATURITY_LEVELS, Component
+from plait.interfaces.error_reporter import ErrorContext, ErrorReporter
+from plait.interfaces.executor import Executor
+from plait.interfaces.launcher import Launcher
+from plait.interfaces.provider import ExecutionProvider
+from plait.interfaces.serializer import Serializer
+from plait.interfaces.stager import Stager
+from plait.interfaces.types import (
+    EMPTY_RESOURCES,
+    JobState,
+    JobStatus,
+    ResourceSpecification,
+    TaskDescription,
+    parse_walltime,
+)
+
+__all__ = [
+    "EMPTY_RESOURCES",
+    "MATURITY_LEVELS",
+    "Component",
+    "ErrorContext",
+    "ErrorReporter",
+    "ExecutionProvider",
+    "Executor",
+    "JobState",
+    "JobStatus",
+    "Launcher",
+    "ResourceSpecification",
+    "Serializer",
+    "Stager",
+    "TaskDescription",
+    "parse_walltime",
+]

@@ -1,0 +1,53 @@
+"""The executor interface (``interface-specs/executor.md``)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from plait.interfaces.component import Component
+from plait.interfaces.types import TaskDescription
+
+
+class Executor(Component, abc.ABC):
+    """Runs tasks and reports each one's outcome through a future.
+
+    Lifecycle (EXE-001): constructed from configuration, ``start`` once, ``submit`` any
+    number of times from the kernel's dispatcher thread, ``shutdown`` once. ``submit``
+    returns at once (EXE-002) with a future that is completed exactly once, with the
+    function's return value or the exception it raised (EXE-003); its done callbacks
+    may run on any thread. ``shutdown`` releases every thread and process the executor
+    started (EXE-004).
+
+    Capabilities: ``cancel`` (``cancel`` can stop a launched task, EXE-101),
+    ``resource_spec`` (honours :class:`~plait.interfaces.ResourceSpecification`, EXE-102).
+    """
+
+    label: str
+
+    def start(self, run_dir: Path) -> None:  # noqa: B027 - optional hook
+        """Acquire resources; ``run_dir`` is this run's directory for logs (EXE-001)."""
+
+    @abc.abstractmethod
+    def submit(
+        self,
+        task: TaskDescription,
+        func: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> Future[Any]:
+        """Schedule ``func(*args, **kwargs)``; never block on the task (EXE-002)."""
+
+    def cancel(self, future: Future[Any]) -> bool:
+        """Try to stop a task submitted here; True if it will not complete (EXE-101).
+
+        Only called when the class declares the ``cancel`` capability.
+        """
+        return False
+
+    @abc.abstractmethod
+    def shutdown(self, wait: bool = True) -> None:
+        """Release everything; with ``wait`` first let submitted tasks finish (EXE-004)."""

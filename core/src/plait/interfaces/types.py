@@ -1,0 +1,134 @@
+"""Types shared between the kernel and every component kind."""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from plait.errors import ResourceSpecificationError
+
+
+def parse_walltime(value: float | int | str | None) -> float | None:
+    """Turn ``"HH:MM:SS"``, ``"MM:SS"`` or a number of seconds into seconds."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        parts = value.strip().split(":")
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if not 1 <= len(numbers) <= 3 or len(numbers) != len(parts):
+            raise ResourceSpecificationError(
+                f"walltime {value!r} is not a number of seconds or HH:MM:SS",
+                hint="write walltime as seconds (90) or as 'HH:MM:SS' ('00:01:30')",
+            )
+        seconds = 0.0
+        for n in numbers:
+            seconds = seconds * 60 + n
+    else:
+        raise ResourceSpecificationError(f"walltime {value!r} has type {type(value).__name__}")
+    if seconds <= 0:
+        raise ResourceSpecificationError(f"walltime must be positive, got {value!r}")
+    return seconds
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ResourceSpecificationError(
+            f"resource specification {attribute.name}={value!r} must be a non-negative integer"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ResourceSpecification:
+    """What one task asks of the executor that runs it.
+
+    The common keys are understood by every executor that declares the
+    ``resource_spec`` capability; executor-specific keys go under ``extra``, namespaced
+    by the component kind, e.g. ``extra={"slurm": {"constraint": "knl"}}``.
+    ``memory`` is in MB, ``walltime`` in seconds (``"HH:MM:SS"`` is accepted).
+    """
+
+    cores: int | None = attrs.field(default=None, validator=_positive)
+    memory: int | None = attrs.field(default=None, validator=_positive)
+    gpus: int | None = attrs.field(default=None, validator=_positive)
+    walltime: float | None = attrs.field(default=None, converter=parse_walltime)
+    priority: int | None = attrs.field(default=None)
+    num_nodes: int | None = attrs.field(default=None, validator=_positive)
+    ranks_per_node: int | None = attrs.field(default=None, validator=_positive)
+    num_ranks: int | None = attrs.field(default=None, validator=_positive)
+    extra: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResourceSpecification:
+        """Build from a Parsl-style dict, rejecting unknown keys with a suggestion."""
+        known = {a.name for a in attrs.fields(cls)}
+        for key in data:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ResourceSpecificationError(
+                    f"unknown resource specification key {key!r}{suggestion}"
+                )
+        return cls(**data)
+
+    def is_empty(self) -> bool:
+        """True when nothing at all is requested."""
+        return self == EMPTY_RESOURCES
+
+
+EMPTY_RESOURCES = ResourceSpecification()
+
+
+@attrs.frozen
+class TaskDescription:
+    """What an executor is told about a task besides its function and arguments."""
+
+    task_id: int
+    name: str
+    attempt: int = 0
+    resources: ResourceSpecification = EMPTY_RESOURCES
+
+
+class JobState(enum.Enum):
+    """The state of a block (a batch job) as every provider reports it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    HELD = "held"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        """True when the job will not change state any more."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED, JobState.TIMEOUT, JobState.MISSING}
+)
+
+
+@attrs.frozen
+class JobStatus:
+    """A provider's report on one job."""
+
+    state: JobState
+    message: str | None = None
+    exit_code: int | None = None
+    stdout_path: str | None = None
+    stderr_path: str | None = None

@@ -1,0 +1,465 @@
+"""The dispatcher thread: the only code that reads or changes task records.
+
+Every other thread (user threads calling apps, executor callbacks, the join pool)
+posts an event tuple to the queue; :meth:`Dispatcher.run` handles them one at a
+time. Futures are completed from here, so user done-callbacks run on this thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from plait.apps.execution import TaskCall
+from plait.apps.futures import AppFuture
+from plait.apps.streams import AUTO_LOGNAME, auto_log_path, stream_path
+from plait.data.files import File
+from plait.data.futures import DataFuture
+from plait.errors import DependencyError, JoinAppError
+from plait.interfaces import ErrorContext, TaskDescription
+from plait.kernel.checkpoint import write_checkpoint
+from plait.kernel.dependencies import resolve
+from plait.kernel.events import TaskEvent, TaskState
+from plait.kernel.memo import memo_key
+from plait.kernel.records import TaskRecord
+
+if TYPE_CHECKING:
+    from plait.interfaces import Executor
+    from plait.kernel.dfk import DataFlowKernel
+
+logger = logging.getLogger(__name__)
+
+# Event kinds (first element of each queued tuple).
+SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE, CANCELLED, CALL, STOP = range(7)
+
+
+class TaskInfo:
+    """Read-only view of a task given to a ``retry_handler``."""
+
+    def __init__(self, rec: TaskRecord) -> None:
+        self.id = rec.id
+        self.name = rec.app.name
+        self.attempt = rec.attempt
+        self.fail_cost = rec.fail_cost
+        self.executor = rec.executor.label if rec.executor else None
+        self.args = rec.args
+        self.kwargs = rec.kwargs
+
+
+def _label(fut: Future[Any]) -> str:
+    if isinstance(fut, DataFuture):
+        fut = fut.parent
+    if isinstance(fut, AppFuture):
+        return f"task {fut.tid} ({fut.task_name})"
+    return repr(fut)
+
+
+class Dispatcher:
+    """Owns the task table; runs on the ``plait-dispatcher`` thread."""
+
+    def __init__(self, kernel: DataFlowKernel) -> None:
+        self.kernel = kernel
+        self.queue: queue.SimpleQueue[tuple[Any, ...]] = kernel.queue
+        self.tasks: dict[int, TaskRecord] = {}
+        self.memo: dict[bytes, Any] = kernel.memo
+        self.unsaved: list[tuple[bytes, Any]] = []
+        self.waiters: list[Future[None]] = []
+        self.round_robin = itertools.count()
+        config = kernel.config
+        self.retries = config.retries
+        self.retry_handler = config.retry_handler
+        self.use_memo = config.app_cache
+        self.checkpoint_mode = config.checkpoint_mode
+        self.period = config.checkpoint_period
+        hook = kernel.plugins.hook
+        self.event_hook = hook.plait_task_event if hook.plait_task_event.get_hookimpls() else None
+        self.choose_hook = hook.plait_choose_executor
+        self.report_hook = hook.plait_report_error
+        self.debug = logger.isEnabledFor(logging.DEBUG)
+        self.handlers: dict[int, Callable[..., None]] = {
+            SUBMIT: self.on_submit,
+            DEP_DONE: self.on_dep_done,
+            EXEC_DONE: self.on_exec_done,
+            INNER_DONE: self.on_inner_done,
+            CANCELLED: self.on_cancelled,
+            CALL: self.on_call,
+        }
+
+    # --- the loop --------------------------------------------------------------
+
+    def run(self) -> None:
+        """Handle events until STOP; then cancel what is left and answer late calls."""
+        get = self.queue.get
+        handlers = self.handlers
+        periodic = self.checkpoint_mode == "periodic"
+        next_checkpoint = time.monotonic() + self.period
+        while True:
+            if periodic:
+                try:
+                    event = get(timeout=max(0.0, next_checkpoint - time.monotonic()))
+                except queue.Empty:
+                    self.checkpoint()
+                    next_checkpoint = time.monotonic() + self.period
+                    continue
+            else:
+                event = get()
+            kind = event[0]
+            if kind == STOP:
+                break
+            try:
+                handlers[kind](*event[1:])
+            except Exception as exc:  # never let one bad event stop the kernel
+                logger.exception("dispatcher failed handling event %r", event[:2])
+                if kind in (SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE):
+                    tid = event[1].id if kind == SUBMIT else event[1]
+                    rec = self.tasks.get(tid)
+                    if rec is not None:
+                        self.fail(rec, exc)
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Cancel unfinished tasks, write the exit checkpoint, answer queued calls."""
+        for rec in list(self.tasks.values()):
+            self.cancel_record(rec)
+        if self.checkpoint_mode in ("dfk_exit", "periodic", "task_exit"):
+            self.checkpoint()
+        while True:
+            try:
+                event = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if event[0] == CALL:
+                self.on_call(*event[1:])
+        for waiter in self.waiters:
+            waiter.set_result(None)
+
+    def on_call(self, func: Callable[[], Any], reply: Future[Any]) -> None:
+        """Run ``func`` on this thread for another thread and hand back its result."""
+        try:
+            reply.set_result(func())
+        except BaseException as exc:
+            reply.set_exception(exc)
+
+    # --- submission and dependencies -------------------------------------------
+
+    def on_submit(self, rec: TaskRecord) -> None:
+        if rec.future.cancelled():
+            self.emit(rec, TaskState.CANCELLED)
+            return
+        self.tasks[rec.id] = rec
+        self.emit(rec, TaskState.PENDING)
+        waiting = 0
+        post = self.queue.put
+        tid = rec.id
+        for dep in rec.depends:
+            if not dep.done():
+                waiting += 1
+                dep.add_done_callback(lambda _f, tid=tid: post((DEP_DONE, tid)))
+        rec.deps_waiting += waiting
+        if rec.deps_waiting == 0:
+            self.ready(rec)
+
+    def on_dep_done(self, tid: int) -> None:
+        rec = self.tasks.get(tid)
+        if rec is None:
+            return
+        rec.deps_waiting -= 1
+        if rec.deps_waiting == 0:
+            self.ready(rec)
+
+    def ready(self, rec: TaskRecord) -> None:
+        """All dependencies are done: fail, cancel, take from memo, or launch."""
+        if rec.depends:
+            failed = [d for d in rec.depends if d.cancelled() or d.exception() is not None]
+            if failed:
+                if any(d.cancelled() for d in failed):
+                    self.cancel_record(rec)
+                else:
+                    self.dep_fail(rec, failed)
+                return
+            rec.args = resolve(rec.args)
+            rec.kwargs = resolve(rec.kwargs)
+            rec.inputs = [f.result() if isinstance(f, Future) else f for f in rec.inputs]
+        if self.use_memo and rec.app.cache:
+            rec.memo_key = memo_key(rec.app.identity, rec.args, rec.kwargs, rec.app.ignore_for_cache)
+            if rec.memo_key in self.memo:
+                if not rec.future.set_running_or_notify_cancel():
+                    self.drop(rec, TaskState.CANCELLED)
+                    return
+                self.finish(rec, TaskState.MEMO_DONE, self.memo[rec.memo_key])
+                return
+        if not rec.future.set_running_or_notify_cancel():
+            self.drop(rec, TaskState.CANCELLED)
+            return
+        self.launch(rec)
+
+    def dep_fail(self, rec: TaskRecord, failed: list[Future[Any]]) -> None:
+        first = failed[0]
+        cause = first.exception()
+        assert cause is not None
+        me = rec.label
+        if isinstance(cause, DependencyError):
+            chain = (*cause.chain, me)
+            root = cause.root_cause
+        else:
+            chain = (_label(first), me)
+            root = f"{type(cause).__name__}: {cause}"
+        others = [_label(f) for f in failed[1:]]
+        also = f" (also failed: {', '.join(others)})" if others else ""
+        error = DependencyError(
+            f"{me} did not run because an ancestor failed: {' -> '.join(chain)}; "
+            f"{chain[0]} failed with {root}{also}",
+            chain=chain,
+            root_cause=root,
+            failed=[_label(f) for f in failed],
+        )
+        error.__cause__ = cause
+        if rec.future.set_running_or_notify_cancel():
+            self.finish(rec, TaskState.DEP_FAIL, error=error)
+        else:
+            self.drop(rec, TaskState.CANCELLED)
+
+    # --- launching and completion ------------------------------------------------
+
+    def choose(self, rec: TaskRecord, desc: TaskDescription) -> Executor:
+        candidates = rec.candidates
+        if len(candidates) == 1:
+            return candidates[0]
+        chosen: Executor | None = self.choose_hook(task=desc, executors=candidates)
+        if chosen is None:
+            chosen = candidates[next(self.round_robin) % len(candidates)]
+        return chosen
+
+    def launch(self, rec: TaskRecord) -> None:
+        app = rec.app
+        desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources)
+        executor = rec.executor = self.choose(rec, desc)
+        func: Callable[..., Any] = app.func
+        if app.kind == "join":
+            executor_submit = self.kernel.join_pool().submit
+            fut: Future[Any] = executor_submit(func, *rec.args, **rec.kwargs)
+        else:
+            if app.kind == "bash" or rec.walltime is not None or rec.inputs or rec.outputs:
+                func = self.task_call(rec)
+            fut = executor.submit(desc, func, rec.args, rec.kwargs)
+        rec.exec_future = fut
+        rec.state = TaskState.LAUNCHED
+        self.emit(rec, TaskState.LAUNCHED)
+        post = self.queue.put
+        tid = rec.id
+        fut.add_done_callback(lambda f: post((EXEC_DONE, tid, f)))
+
+    def task_call(self, rec: TaskRecord) -> TaskCall:
+        app = rec.app
+        run_dir = str(self.kernel.run_dir)
+        streams = []
+        for name, spec in (("stdout", rec.stdout), ("stderr", rec.stderr)):
+            if spec is AUTO_LOGNAME:
+                spec = auto_log_path(run_dir, rec.id, app.name, rec.attempt, name)
+            streams.append(stream_path(spec))
+        return TaskCall(
+            func=app.func,
+            name=app.name,
+            bash=app.kind == "bash",
+            walltime=rec.walltime,
+            stage_in=tuple(f for f in rec.inputs if isinstance(f, File)),
+            check_outputs=tuple(rec.outputs) if app.kind == "bash" else (),
+            stdout=streams[0],
+            stderr=streams[1],
+        )
+
+    def on_exec_done(self, tid: int, fut: Future[Any]) -> None:
+        rec = self.tasks.get(tid)
+        if rec is None or rec.exec_future is not fut:
+            return  # cancelled meanwhile, or a stale attempt
+        if fut.cancelled():
+            self.cancel_record(rec)
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self.failed_attempt(rec, exc)
+        elif rec.app.kind == "join":
+            self.join(rec, fut.result())
+        else:
+            self.succeed(rec, fut.result())
+
+    def succeed(self, rec: TaskRecord, result: Any) -> None:
+        if rec.memo_key is not None:
+            self.memo[rec.memo_key] = result
+            self.unsaved.append((rec.memo_key, result))
+            if self.checkpoint_mode == "task_exit":
+                self.checkpoint()
+        self.finish(rec, TaskState.EXEC_DONE, result)
+
+    def failed_attempt(self, rec: TaskRecord, exc: BaseException) -> None:
+        cost = 1.0
+        if self.retry_handler is not None:
+            try:
+                cost = float(self.retry_handler(exc, TaskInfo(rec)))
+            except Exception as handler_exc:
+                logger.exception("retry_handler raised for %s", rec.label)
+                exc = handler_exc
+                cost = float("inf")
+        rec.fail_cost += cost
+        if rec.fail_cost <= self.retries:
+            rec.attempt += 1
+            if self.debug:
+                logger.debug("%s failed (%r); retry %d", rec.label, exc, rec.attempt)
+            self.launch(rec)
+            return
+        self.finish(rec, TaskState.FAILED, error=exc)
+        context = ErrorContext(
+            rec.id, rec.app.name, rec.executor.label if rec.executor else "", rec.attempt + 1
+        )
+        for reporter in self.kernel.reporters:
+            try:
+                reporter.report(exc, context)
+            except Exception:
+                logger.exception("error reporter %r failed", reporter)
+        self.report_hook(error=exc, context=context)
+
+    def join(self, rec: TaskRecord, value: Any) -> None:
+        inner = value if isinstance(value, list) else [value]
+        if not inner or not all(isinstance(f, Future) for f in inner):
+            self.failed_attempt(
+                rec,
+                JoinAppError(
+                    f"join app {rec.app.name!r} returned {type(value).__name__}, "
+                    "not a future or a list of futures"
+                ),
+            )
+            return
+        rec.state = TaskState.JOINING
+        rec.inner = inner
+        rec.inner_waiting = len(inner)
+        self.emit(rec, TaskState.JOINING)
+        post = self.queue.put
+        tid = rec.id
+        rec.exec_future = None
+        for f in inner:
+            f.add_done_callback(lambda _f: post((INNER_DONE, tid)))
+        rec.join_single = not isinstance(value, list)
+
+    def on_inner_done(self, tid: int) -> None:
+        rec = self.tasks.get(tid)
+        if rec is None or rec.state is not TaskState.JOINING:
+            return
+        rec.inner_waiting -= 1
+        if rec.inner_waiting:
+            return
+        failed = [f for f in rec.inner if f.cancelled() or f.exception() is not None]
+        single = rec.join_single
+        if single and failed and not failed[0].cancelled():
+            exc = failed[0].exception()
+            assert exc is not None
+            self.finish(rec, TaskState.FAILED, error=exc)
+        elif failed:
+            names = ", ".join(_label(f) for f in failed)
+            self.finish(
+                rec,
+                TaskState.FAILED,
+                error=JoinAppError(
+                    f"join app {rec.app.name!r}: {len(failed)} of its {len(rec.inner)} "
+                    f"futures failed: {names}",
+                    hint="see the failures of the tasks named above",
+                    failed=names,
+                ),
+            )
+        else:
+            results = [f.result() for f in rec.inner]
+            self.finish(rec, TaskState.EXEC_DONE, results[0] if single else results)
+
+    def finish(
+        self,
+        rec: TaskRecord,
+        state: TaskState,
+        result: Any = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Record a final state and complete the task's future."""
+        self.drop(rec, state, error)
+        if error is None:
+            rec.future.set_result(result)
+        else:
+            rec.future.set_exception(error)
+
+    def drop(self, rec: TaskRecord, state: TaskState, error: BaseException | None = None) -> None:
+        """Forget a task that reached a final state."""
+        rec.state = state
+        self.tasks.pop(rec.id, None)
+        self.emit(rec, state, error)
+        if not self.tasks and self.waiters:
+            for waiter in self.waiters:
+                waiter.set_result(None)
+            self.waiters.clear()
+
+    # --- cancellation ------------------------------------------------------------
+
+    def on_cancelled(self, tid: int) -> None:
+        """The user cancelled a task whose future had not started."""
+        rec = self.tasks.get(tid)
+        if rec is not None:
+            self.drop(rec, TaskState.CANCELLED)
+
+    def cancel_launched(self, tid: int) -> bool:
+        """Try to stop a launched or joining task; True when it is cancelled."""
+        rec = self.tasks.get(tid)
+        if rec is None:
+            return False
+        if rec.state is TaskState.JOINING:
+            for f in rec.inner:
+                f.cancel()
+        elif rec.state is TaskState.LAUNCHED:
+            executor = rec.executor
+            fut = rec.exec_future
+            if executor is None or fut is None or not executor.has_capability("cancel"):
+                return False
+            if not executor.cancel(fut):
+                return False
+        else:
+            return False
+        self.cancel_record(rec)
+        return True
+
+    def cancel_record(self, rec: TaskRecord) -> None:
+        """Cancel a task's future whatever its state, and forget the task."""
+        if not Future.cancel(rec.future):  # the base method: no kernel round trip
+            rec.future._force_cancel()
+        self.drop(rec, TaskState.CANCELLED)
+
+    # --- checkpoints and events -------------------------------------------------
+
+    def checkpoint(self) -> int:
+        """Write memoized results not yet in this run's checkpoint file."""
+        if not self.unsaved:
+            return 0
+        items, self.unsaved = self.unsaved, []
+        return write_checkpoint(self.kernel.run_dir, items)
+
+    def wait_all(self, reply: Future[None]) -> None:
+        """Complete ``reply`` when no task is left."""
+        if self.tasks:
+            self.waiters.append(reply)
+        else:
+            reply.set_result(None)
+
+    def emit(self, rec: TaskRecord, state: TaskState, error: BaseException | None = None) -> None:
+        if self.debug:
+            logger.debug("%s -> %s", rec.label, state.value)
+        if self.event_hook is not None:
+            self.event_hook(
+                event=TaskEvent(
+                    rec.id,
+                    rec.app.name,
+                    state,
+                    rec.attempt,
+                    rec.executor.label if rec.executor else None,
+                    time.time(),
+                    None if error is None else f"{type(error).__name__}: {error}",
+                )
+            )

@@ -1,0 +1,49 @@
+"""Task states and the events the kernel emits on every transition."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class TaskState(enum.Enum):
+    """Where a task is in its life."""
+
+    PENDING = "pending"  # submitted, waiting for dependencies
+    LAUNCHED = "launched"  # handed to an executor
+    JOINING = "joining"  # a join app's body returned; waiting for its inner futures
+    EXEC_DONE = "exec_done"  # finished with a result
+    FAILED = "failed"  # finished with an error, retries exhausted
+    DEP_FAIL = "dep_fail"  # never ran: a dependency failed
+    MEMO_DONE = "memo_done"  # result taken from the memo table or a checkpoint
+    CANCELLED = "cancelled"  # cancelled by the user or because a dependency was
+
+    @property
+    def final(self) -> bool:
+        """True for states a task never leaves."""
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {
+        TaskState.EXEC_DONE,
+        TaskState.FAILED,
+        TaskState.DEP_FAIL,
+        TaskState.MEMO_DONE,
+        TaskState.CANCELLED,
+    }
+)
+
+
+@attrs.frozen
+class TaskEvent:
+    """One state change of one task, as passed to ``plait_task_event``."""
+
+    task_id: int
+    name: str
+    state: TaskState
+    attempt: int
+    executor: str | None
+    timestamp: float
+    error: str | None = None
