@@ -42,9 +42,7 @@ class PlaitError(Exception):
         return (_rebuild, (type(self), self.message, self.hint, self.details))
 
 
-def _rebuild(
-    cls: type[PlaitError], message: str, hint: str, details: dict[str, Any]
-) -> PlaitError:
+def _rebuild(cls: type[PlaitError], message: str, hint: str, details: dict[str, Any]) -> PlaitError:
     err = cls.__new__(cls)
     PlaitError.__init__(err, message, hint=hint, **details)
     return err
@@ -132,7 +130,9 @@ class PluginError(PlaitError):
 
     code = "PLT-120"
     title = "plugin error"
-    default_hint = "fix or uninstall the plugin named above, or disable it with PLAIT_DISABLE_PLUGINS"
+    default_hint = (
+        "fix or uninstall the plugin named above, or disable it with PLAIT_DISABLE_PLUGINS"
+    )
 
 
 # --- task failures ----------------------------------------------------------------

@@ -70,18 +70,21 @@ class PluginSystem:
 
     def register(self, plugin: object, info: PluginInfo) -> None:
         """Register one plugin object and validate its hook implementations."""
-        self.pm.register(plugin, name=info.name)
-        self.plugins[info.name] = info
         try:
+            # register() rejects a hook whose arguments do not match its spec;
+            # check_pending() rejects a hook name that is not in plait.hookspecs.
+            self.pm.register(plugin, name=info.name)
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            self.pm.unregister(name=info.name)
-            del self.plugins[info.name]
+            if self.pm.get_plugin(info.name) is plugin:
+                self.pm.unregister(name=info.name)
             raise PluginError(
                 f"plugin {info.name!r} from {info.distribution} {info.version}: {exc}",
                 hint="every hook implementation must be named after a hook in "
-                "plait.hookspecs (see `plait plugins` and the hook reference)",
+                "plait.hookspecs and take only that hook's arguments "
+                "(see `plait plugins` and the hook reference)",
             ) from exc
+        self.plugins[info.name] = info
 
     def load_builtins(self) -> None:
         """Register the components the core ships (always loaded)."""

@@ -142,11 +142,9 @@ _COMMON = """
 _DOCS = {
     "python": "Make a Python function an app that runs on an executor." + _COMMON,
     "bash": "Make a function returning a command line an app that runs that command;"
-    " the future's result is its exit code (0), a non-zero exit raises BashExitFailure."
-    + _COMMON,
+    " the future's result is its exit code (0), a non-zero exit raises BashExitFailure." + _COMMON,
     "join": "Make a function that calls other apps and returns their future (or a list of"
-    " futures) an app whose result is theirs. It runs in the submitting process."
-    + _COMMON,
+    " futures) an app whose result is theirs. It runs in the submitting process." + _COMMON,
 }
 for _kind in _DOCS:
     _DOCS[_kind] = _DOCS[_kind].replace("{k}", _kind)

@@ -187,7 +187,7 @@ def _open_stream(spec: tuple[str, str] | None) -> Any:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    return open(path, mode)  # noqa: SIM115 - closed by run_command
+    return open(path, mode)
 
 
 def _tail(spec: tuple[str, str] | None, captured: bytes | None) -> list[str]:

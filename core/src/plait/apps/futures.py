@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
-from concurrent.futures._base import CANCELLED_AND_NOTIFIED, FINISHED
+from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from plait.data.futures import DataFuture
     from plait.kernel.dfk import DataFlowKernel
+
+
+def cancel_and_notify(future: Future[Any]) -> bool:
+    """Cancel ``future`` if it has not started; True if it is cancelled.
+
+    Unlike ``Future.cancel`` alone, this also wakes ``concurrent.futures.wait`` and
+    ``as_completed``: the base class leaves that to an executor calling
+    ``set_running_or_notify_cancel``, which never happens for a task the kernel drops.
+    """
+    if not Future.cancel(future):
+        return False
+    with future._condition:  # type: ignore[attr-defined]
+        if future._state == CANCELLED:  # type: ignore[attr-defined]
+            future._state = CANCELLED_AND_NOTIFIED  # type: ignore[attr-defined]
+            for waiter in future._waiters:  # type: ignore[attr-defined]
+                waiter.add_cancelled(future)
+    return True
 
 
 class AppFuture(Future[Any]):
@@ -24,19 +42,27 @@ class AppFuture(Future[Any]):
         super().__init__()
         self.tid = tid
         self.task_name = task_name
-        self.outputs: list[DataFuture] = []
+        self.outputs: Sequence[DataFuture] = ()
         self.stdout: str | None = None
         self.stderr: str | None = None
         self._kernel = kernel
 
     def cancel(self) -> bool:
         """Cancel the task (and its dependents); True when it will not complete."""
-        if super().cancel():
+        if cancel_and_notify(self):
             self._kernel.task_cancelled(self.tid)
             return True
         if self.done():
             return self.cancelled()
         return self._kernel.cancel_launched(self.tid)
+
+    def set_running_or_notify_cancel(self) -> bool:
+        """As the base method, but a future :func:`cancel_and_notify` already moved to
+        cancelled-and-notified answers False instead of raising."""
+        with self._condition:
+            if self._state == CANCELLED_AND_NOTIFIED:
+                return False
+            return super().set_running_or_notify_cancel()
 
     def _force_cancel(self) -> bool:
         """Move a launched future to CANCELLED (kernel use only)."""
@@ -47,7 +73,7 @@ class AppFuture(Future[Any]):
             for waiter in self._waiters:
                 waiter.add_cancelled(self)
             self._condition.notify_all()
-        self._invoke_callbacks()
+        self._invoke_callbacks()  # type: ignore[attr-defined]
         return True
 
     def __repr__(self) -> str:

@@ -24,6 +24,4 @@ class ConsoleErrorReporter(ErrorReporter):
             f"{type(error).__name__}: {first_line}",
             file=sys.stderr,
         )
-        logger.error(
-            "task %s (%s) failed", context.task_id, context.task_name, exc_info=error
-        )
+        logger.error("task %s (%s) failed", context.task_id, context.task_name, exc_info=error)

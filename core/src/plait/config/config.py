@@ -14,6 +14,7 @@ import attrs
 
 from plait.errors import ConfigError, DuplicateLabelError
 from plait.interfaces import Executor, parse_walltime
+from plait.validators import AttrsField, int_at_least
 
 CHECKPOINT_MODES = (None, "task_exit", "periodic", "dfk_exit", "manual")
 DEFAULT_EXECUTOR_KINDS = ("htex", "threads")
@@ -25,7 +26,7 @@ def build_component(kind_name: str, data: Mapping[str, Any], where: str) -> Any:
     from plait.plugins import registry
 
     if "kind" not in data:
-        raise ConfigError(f"{where} has no 'kind' key", hint=f"add kind = \"<{kind_name} name>\"")
+        raise ConfigError(f"{where} has no 'kind' key", hint=f'add kind = "<{kind_name} name>"')
     options = {k: v for k, v in data.items() if k != "kind"}
     cls = registry(kind_name).get(str(data["kind"]))
     params = inspect.signature(cls).parameters
@@ -54,17 +55,19 @@ def _executors(value: Any) -> list[Executor]:
         if not isinstance(item, Executor):
             raise ConfigError(
                 f"executors[{i}] is a {type(item).__name__}, not an executor",
-                hint="use an executor instance or a table with kind = \"threads\" ...",
+                hint='use an executor instance or a table with kind = "threads" ...',
             )
         built.append(item)
     labels = [e.label for e in built]
     for label in labels:
         if labels.count(label) > 1:
-            raise DuplicateLabelError(f"executor label {label!r} is used {labels.count(label)} times")
+            raise DuplicateLabelError(
+                f"executor label {label!r} is used {labels.count(label)} times"
+            )
     return built
 
 
-def _check_mode(instance: Config, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _check_mode(instance: Config, attribute: AttrsField, value: Any) -> None:
     if value not in CHECKPOINT_MODES:
         raise ConfigError(
             f"checkpoint_mode={value!r} is not one of {CHECKPOINT_MODES}",
@@ -72,9 +75,8 @@ def _check_mode(instance: Config, attribute: attrs.Attribute[Any], value: Any) -
         )
 
 
-def _non_negative(instance: Config, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{attribute.name}={value!r} must be a non-negative integer")
+def _paths(value: Any) -> list[str]:
+    return [os.fspath(p) for p in value]
 
 
 def _period(value: Any) -> float:
@@ -99,12 +101,12 @@ class Config:
 
     executors: list[Executor] = attrs.field(factory=list, converter=_executors)
     run_dir: str = "runinfo"
-    retries: int = attrs.field(default=0, validator=_non_negative)
+    retries: int = attrs.field(default=0, validator=int_at_least(0))
     retry_handler: Callable[[BaseException, Any], float] | None = None
     app_cache: bool = True
     checkpoint_mode: str | None = attrs.field(default=None, validator=_check_mode)
     checkpoint_period: float = attrs.field(default=1800.0, converter=_period)
-    checkpoint_files: list[str] = attrs.field(factory=list, converter=lambda v: [os.fspath(p) for p in v])
+    checkpoint_files: list[str] = attrs.field(factory=list, converter=_paths)
     error_reporters: list[str] = attrs.field(factory=lambda: ["console"])
     initialize_logging: bool = True
     log_level: str = "INFO"
@@ -129,7 +131,7 @@ class Config:
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - Python 3.10
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[import-not-found,no-redef]
         file = Path(path)
         try:
             data = tomllib.loads(file.read_text())
@@ -152,5 +154,5 @@ def default_executors() -> list[Executor]:
             return [executor]
     raise ConfigError(
         "no executor plugin is installed, so there is no local default",
-        hint="pip install plait-threads  (or: pip install \"plait[local]\")",
+        hint='pip install plait-threads  (or: pip install "plait[local]")',
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
+from plait.apps.futures import cancel_and_notify
 from plait.data.files import File
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class DataFuture(Future[File]):
 
     def _parent_done(self, parent: Future[object]) -> None:
         if parent.cancelled():
-            self.cancel()
+            cancel_and_notify(self)
             return
         exc = parent.exception()
         if exc is not None:

@@ -26,5 +26,5 @@ class ErrorReporter(Component, abc.ABC):
     def report(self, error: BaseException, context: ErrorContext) -> None:
         """Render one failure; must not raise."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Flush and release resources at the end of a run."""

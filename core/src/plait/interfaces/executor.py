@@ -28,7 +28,7 @@ class Executor(Component, abc.ABC):
 
     label: str
 
-    def start(self, run_dir: Path) -> None:  # noqa: B027 - optional hook
+    def start(self, run_dir: Path) -> None:
         """Acquire resources; ``run_dir`` is this run's directory for logs (EXE-001)."""
 
     @abc.abstractmethod

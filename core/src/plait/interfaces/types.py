@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from plait.errors import ResourceSpecificationError
+from plait.validators import int_at_least
 
 
 def parse_walltime(value: float | int | str | None) -> float | None:
@@ -39,13 +40,7 @@ def parse_walltime(value: float | int | str | None) -> float | None:
     return seconds
 
 
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ResourceSpecificationError(
-            f"resource specification {attribute.name}={value!r} must be a non-negative integer"
-        )
+_count = int_at_least(0, error=ResourceSpecificationError, optional=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -58,14 +53,14 @@ class ResourceSpecification:
     ``memory`` is in MB, ``walltime`` in seconds (``"HH:MM:SS"`` is accepted).
     """
 
-    cores: int | None = attrs.field(default=None, validator=_positive)
-    memory: int | None = attrs.field(default=None, validator=_positive)
-    gpus: int | None = attrs.field(default=None, validator=_positive)
+    cores: int | None = attrs.field(default=None, validator=_count)
+    memory: int | None = attrs.field(default=None, validator=_count)
+    gpus: int | None = attrs.field(default=None, validator=_count)
     walltime: float | None = attrs.field(default=None, converter=parse_walltime)
     priority: int | None = attrs.field(default=None)
-    num_nodes: int | None = attrs.field(default=None, validator=_positive)
-    ranks_per_node: int | None = attrs.field(default=None, validator=_positive)
-    num_ranks: int | None = attrs.field(default=None, validator=_positive)
+    num_nodes: int | None = attrs.field(default=None, validator=_count)
+    ranks_per_node: int | None = attrs.field(default=None, validator=_count)
+    num_ranks: int | None = attrs.field(default=None, validator=_count)
     extra: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
 
     @classmethod

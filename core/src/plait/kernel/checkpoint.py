@@ -41,17 +41,26 @@ def load_checkpoints(paths: Iterable[str | os.PathLike[str]]) -> dict[bytes, Any
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            path = path / CHECKPOINT_FILE if path.name == CHECKPOINT_DIR else (
-                path / CHECKPOINT_DIR / CHECKPOINT_FILE
+            path = (
+                path / CHECKPOINT_FILE
+                if path.name == CHECKPOINT_DIR
+                else (path / CHECKPOINT_DIR / CHECKPOINT_FILE)
             )
         if not path.exists():
             raise CheckpointError(f"checkpoint file {path} does not exist", path=str(path))
         with open(path, "rb") as handle:
             while True:
+                start = handle.tell()
                 try:
                     record = pickle.load(handle)
                 except EOFError:
-                    break
+                    if handle.tell() == start:
+                        break  # the clean end of the file
+                    raise CheckpointError(  # a record cut short, e.g. by a crash
+                        f"checkpoint file {path} is truncated: its last record starts at "
+                        f"byte {start} and is incomplete",
+                        path=str(path),
+                    ) from None
                 except Exception as exc:
                     raise CheckpointError(
                         f"checkpoint file {path} is corrupt at byte {handle.tell()}: "
@@ -74,7 +83,9 @@ def get_all_checkpoints(run_dir: str = "runinfo") -> list[str]:
     if not base.is_dir():
         return []
     runs = sorted(p for p in base.iterdir() if p.name.isdigit())
-    return [str(p / CHECKPOINT_DIR) for p in runs if (p / CHECKPOINT_DIR / CHECKPOINT_FILE).exists()]
+    return [
+        str(p / CHECKPOINT_DIR) for p in runs if (p / CHECKPOINT_DIR / CHECKPOINT_FILE).exists()
+    ]
 
 
 def get_last_checkpoint(run_dir: str = "runinfo") -> list[str]:

@@ -115,7 +115,10 @@ class DataFlowKernel:
             find_futures(kwargs, rec.depends)
         if rec.inputs and "inputs" not in kwargs:
             find_futures(rec.inputs, rec.depends)
-        self.queue.put((SUBMIT, rec))
+        with self._close_lock:  # never post after cleanup's STOP: the task would hang
+            if self._closed:
+                raise KernelClosedError(f"cannot run app {app.name!r}: this kernel was cleaned up")
+            self.queue.put((SUBMIT, rec))
         return future
 
     def _resolve_labels(self, wanted: str | tuple[str, ...], app_name: str) -> list[Executor]:
@@ -169,10 +172,11 @@ class DataFlowKernel:
     def _call(self, func: Callable[[], T]) -> T:
         if threading.current_thread() is self._thread:
             return func()
-        if not self._thread.is_alive():
-            raise KernelClosedError("this kernel was cleaned up")
         reply: Future[T] = Future()
-        self.queue.put((CALL, func, reply))
+        with self._close_lock:  # a CALL posted after STOP would never be answered
+            if self._closed or not self._thread.is_alive():
+                raise KernelClosedError("this kernel was cleaned up")
+            self.queue.put((CALL, func, reply))
         return reply.result()
 
     def task_cancelled(self, tid: int) -> None:
@@ -181,9 +185,10 @@ class DataFlowKernel:
 
     def cancel_launched(self, tid: int) -> bool:
         """Ask the dispatcher to cancel a launched task (AppFuture use)."""
-        if self._closed:
+        try:
+            return self._call(lambda: self.dispatcher.cancel_launched(tid))
+        except KernelClosedError:  # cleanup cancels whatever is left
             return False
-        return self._call(lambda: self.dispatcher.cancel_launched(tid))
 
     def checkpoint(self) -> int:
         """Write memoized results to this run's checkpoint file now; return how many."""
@@ -249,9 +254,11 @@ class DataFlowKernel:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None and self.config.exit_mode == "wait":
-            self.wait_for_current_tasks()
-        self.cleanup()
+        try:
+            if exc_type is None and self.config.exit_mode == "wait":
+                self.wait_for_current_tasks()
+        finally:
+            self.cleanup()
 
     # --- the run log -----------------------------------------------------------
 
@@ -265,7 +272,9 @@ class DataFlowKernel:
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"log_level={self.config.log_level!r}: {exc}") from exc
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(name)s:%(lineno)d %(threadName)s %(levelname)s %(message)s")
+            logging.Formatter(
+                "%(asctime)s %(name)s:%(lineno)d %(threadName)s %(levelname)s %(message)s"
+            )
         )
         logger.addHandler(handler)
         if logger.level == logging.NOTSET or logger.level > level:
@@ -291,5 +300,6 @@ def _resources(value: Any) -> ResourceSpecification:
     if isinstance(value, Mapping):
         return ResourceSpecification.from_dict(value)
     raise ResourceSpecificationError(
-        f"resource_specification must be a dict or ResourceSpecification, got {type(value).__name__}"
+        "resource_specification must be a dict or ResourceSpecification, "
+        f"got {type(value).__name__}"
     )

@@ -13,10 +13,11 @@ import queue
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from plait.apps.execution import TaskCall
-from plait.apps.futures import AppFuture
+from plait.apps.futures import AppFuture, cancel_and_notify
 from plait.apps.streams import AUTO_LOGNAME, auto_log_path, stream_path
 from plait.data.files import File
 from plait.data.futures import DataFuture
@@ -49,6 +50,10 @@ class TaskInfo:
         self.executor = rec.executor.label if rec.executor else None
         self.args = rec.args
         self.kwargs = rec.kwargs
+
+
+def _post_dep_done(post: Callable[[tuple[Any, ...]], None], tid: int, _f: Future[Any]) -> None:
+    post((DEP_DONE, tid))
 
 
 def _label(fut: Future[Any]) -> str:
@@ -125,7 +130,10 @@ class Dispatcher:
     def shutdown(self) -> None:
         """Cancel unfinished tasks, write the exit checkpoint, answer queued calls."""
         for rec in list(self.tasks.values()):
-            self.cancel_record(rec)
+            # stop launched tasks the executor can still cancel (queued, not running),
+            # so a task whose future says "cancelled" does not run after all
+            if not self.cancel_launched(rec.id):
+                self.cancel_record(rec)
         if self.checkpoint_mode in ("dfk_exit", "periodic", "task_exit"):
             self.checkpoint()
         while True:
@@ -159,7 +167,7 @@ class Dispatcher:
         for dep in rec.depends:
             if not dep.done():
                 waiting += 1
-                dep.add_done_callback(lambda _f, tid=tid: post((DEP_DONE, tid)))
+                dep.add_done_callback(partial(_post_dep_done, post, tid))
         rec.deps_waiting += waiting
         if rec.deps_waiting == 0:
             self.ready(rec)
@@ -186,7 +194,9 @@ class Dispatcher:
             rec.kwargs = resolve(rec.kwargs)
             rec.inputs = [f.result() if isinstance(f, Future) else f for f in rec.inputs]
         if self.use_memo and rec.app.cache:
-            rec.memo_key = memo_key(rec.app.identity, rec.args, rec.kwargs, rec.app.ignore_for_cache)
+            rec.memo_key = memo_key(
+                rec.app.identity, rec.args, rec.kwargs, rec.app.ignore_for_cache
+            )
             if rec.memo_key in self.memo:
                 if not rec.future.set_running_or_notify_cancel():
                     self.drop(rec, TaskState.CANCELLED)
@@ -237,16 +247,19 @@ class Dispatcher:
 
     def launch(self, rec: TaskRecord) -> None:
         app = rec.app
-        desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources)
-        executor = rec.executor = self.choose(rec, desc)
         func: Callable[..., Any] = app.func
-        if app.kind == "join":
-            executor_submit = self.kernel.join_pool().submit
-            fut: Future[Any] = executor_submit(func, *rec.args, **rec.kwargs)
+        if app.kind == "join":  # join bodies run in this process, on the join pool
+            fut: Future[Any] = self.kernel.join_pool().submit(func, *rec.args, **rec.kwargs)
         else:
+            desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources)
+            executor = rec.executor = self.choose(rec, desc)
             if app.kind == "bash" or rec.walltime is not None or rec.inputs or rec.outputs:
                 func = self.task_call(rec)
-            fut = executor.submit(desc, func, rec.args, rec.kwargs)
+            try:
+                fut = executor.submit(desc, func, rec.args, rec.kwargs)
+            except Exception as exc:
+                self.failed_attempt(rec, exc)
+                return
         rec.exec_future = fut
         rec.state = TaskState.LAUNCHED
         self.emit(rec, TaskState.LAUNCHED)
@@ -261,6 +274,7 @@ class Dispatcher:
         for name, spec in (("stdout", rec.stdout), ("stderr", rec.stderr)):
             if spec is AUTO_LOGNAME:
                 spec = auto_log_path(run_dir, rec.id, app.name, rec.attempt, name)
+                setattr(rec.future, name, spec)  # as in Parsl, the future names the file
             streams.append(stream_path(spec))
         return TaskCall(
             func=app.func,
@@ -312,6 +326,10 @@ class Dispatcher:
                 logger.debug("%s failed (%r); retry %d", rec.label, exc, rec.attempt)
             self.launch(rec)
             return
+        self.fail(rec, exc)
+
+    def fail(self, rec: TaskRecord, exc: BaseException) -> None:
+        """Fail a task for good and tell the error reporters."""
         self.finish(rec, TaskState.FAILED, error=exc)
         context = ErrorContext(
             rec.id, rec.app.name, rec.executor.label if rec.executor else "", rec.attempt + 1
@@ -321,11 +339,14 @@ class Dispatcher:
                 reporter.report(exc, context)
             except Exception:
                 logger.exception("error reporter %r failed", reporter)
-        self.report_hook(error=exc, context=context)
+        try:
+            self.report_hook(error=exc, context=context)
+        except Exception:  # a broken plugin must not stop the dispatcher
+            logger.exception("a plait_report_error hook failed for %s", rec.label)
 
     def join(self, rec: TaskRecord, value: Any) -> None:
         inner = value if isinstance(value, list) else [value]
-        if not inner or not all(isinstance(f, Future) for f in inner):
+        if not all(isinstance(f, Future) for f in inner):
             self.failed_attempt(
                 rec,
                 JoinAppError(
@@ -333,6 +354,9 @@ class Dispatcher:
                     "not a future or a list of futures"
                 ),
             )
+            return
+        if not inner:  # a fan-out over nothing joins to [] (as in Parsl)
+            self.succeed(rec, [])
             return
         rec.state = TaskState.JOINING
         rec.inner = inner
@@ -372,7 +396,7 @@ class Dispatcher:
             )
         else:
             results = [f.result() for f in rec.inner]
-            self.finish(rec, TaskState.EXEC_DONE, results[0] if single else results)
+            self.succeed(rec, results[0] if single else results)  # memoized like Parsl
 
     def finish(
         self,
@@ -383,6 +407,8 @@ class Dispatcher:
     ) -> None:
         """Record a final state and complete the task's future."""
         self.drop(rec, state, error)
+        if rec.future.done():
+            return  # force-cancelled meanwhile
         if error is None:
             rec.future.set_result(result)
         else:
@@ -428,7 +454,7 @@ class Dispatcher:
 
     def cancel_record(self, rec: TaskRecord) -> None:
         """Cancel a task's future whatever its state, and forget the task."""
-        if not Future.cancel(rec.future):  # the base method: no kernel round trip
+        if not cancel_and_notify(rec.future):  # no kernel round trip, unlike .cancel()
             rec.future._force_cancel()
         self.drop(rec, TaskState.CANCELLED)
 
@@ -452,14 +478,16 @@ class Dispatcher:
         if self.debug:
             logger.debug("%s -> %s", rec.label, state.value)
         if self.event_hook is not None:
-            self.event_hook(
-                event=TaskEvent(
-                    rec.id,
-                    rec.app.name,
-                    state,
-                    rec.attempt,
-                    rec.executor.label if rec.executor else None,
-                    time.time(),
-                    None if error is None else f"{type(error).__name__}: {error}",
-                )
+            event = TaskEvent(
+                rec.id,
+                rec.app.name,
+                state,
+                rec.attempt,
+                rec.executor.label if rec.executor else None,
+                time.time(),
+                None if error is None else f"{type(error).__name__}: {error}",
             )
+            try:
+                self.event_hook(event=event)
+            except Exception:  # a broken plugin must not stop the dispatcher
+                logger.exception("a plait_task_event hook failed for %s", rec.label)

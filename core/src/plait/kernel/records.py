@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,8 @@ class TaskRecord:
     depends: list[Future[Any]]
     resources: ResourceSpecification = EMPTY_RESOURCES
     walltime: float | None = None
-    inputs: list[File] = attrs.field(factory=list)
-    outputs: list[File] = attrs.field(factory=list)
+    inputs: Sequence[Any] = ()
+    outputs: Sequence[File] = ()
     stdout: Any = None
     stderr: Any = None
     state: TaskState = TaskState.PENDING
@@ -41,7 +42,7 @@ class TaskRecord:
     executor: Executor | None = None
     exec_future: Future[Any] | None = None
     memo_key: bytes | None = None
-    inner: list[Future[Any]] = attrs.field(factory=list)
+    inner: Sequence[Future[Any]] = ()
     inner_waiting: int = 0
     join_single: bool = False
 

@@ -9,13 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from plait.errors import ConfigError
+
 from plait.interfaces import Executor, TaskDescription
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"threads executor {attribute.name}={value!r} must be an integer >= 1")
+from plait.validators import int_at_least
 
 
 @attrs.define(eq=False)
@@ -28,7 +24,7 @@ class ThreadPoolExecutor(Executor):
     """
 
     label: str = "threads"
-    max_threads: int = attrs.field(default=2, validator=_positive)
+    max_threads: int = attrs.field(default=2, validator=int_at_least(1))
     thread_name_prefix: str = ""
 
     capabilities = frozenset({"cancel"})

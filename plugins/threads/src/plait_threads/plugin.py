@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from plait import hookimpl
 from plait.registry import Registry
-
 from plait_threads.executor import ThreadPoolExecutor
 
 
