@@ -99,3 +99,27 @@ def test_usable_by_name_from_plain_config(tmp_path: Path) -> None:
 def test_unknown_option_is_reported_with_a_suggestion() -> None:
     with pytest.raises(ConfigError, match=r"max_thread.*did you mean 'max_threads'"):
         plait.Config(executors=[{"kind": "threads", "max_thread": 2}])
+
+
+def test_shutdown_cancels_queued_tasks_and_lets_running_ones_finish(tmp_path: Path) -> None:
+    executor = ThreadPoolExecutor(label="closing", max_threads=1)
+    executor.start(tmp_path)
+    started, release = threading.Event(), threading.Event()
+
+    def block() -> str:
+        started.set()
+        release.wait(10)
+        return "finished"
+
+    running = executor.submit(_task(0), block, (), {})
+    queued = [executor.submit(_task(i), lambda: "ran", (), {}) for i in range(1, 4)]
+    assert started.wait(10)
+    closer = threading.Thread(target=executor.shutdown)
+    closer.start()
+    for future in queued:
+        with pytest.raises(CancelledError):
+            future.result(timeout=10)
+    release.set()
+    closer.join(10)
+    assert running.result(timeout=0) == "finished"
+    assert not [t for t in threading.enumerate() if t.name.startswith("plait-closing")]

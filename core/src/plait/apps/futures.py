@@ -7,6 +7,8 @@ from concurrent.futures import Future
 from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED
 from typing import TYPE_CHECKING, Any
 
+from plait.concurrency import LightFuture
+
 if TYPE_CHECKING:
     from plait.data.futures import DataFuture
     from plait.kernel.dfk import DataFlowKernel
@@ -29,7 +31,7 @@ def cancel_and_notify(future: Future[Any]) -> bool:
     return True
 
 
-class AppFuture(Future[Any]):
+class AppFuture(LightFuture[Any]):
     """The result of one app call; a :class:`concurrent.futures.Future`.
 
     ``tid`` is the task id, ``outputs`` holds a :class:`~plait.DataFuture` per file in
@@ -55,14 +57,6 @@ class AppFuture(Future[Any]):
         if self.done():
             return self.cancelled()
         return self._kernel.cancel_launched(self.tid)
-
-    def set_running_or_notify_cancel(self) -> bool:
-        """As the base method, but a future :func:`cancel_and_notify` already moved to
-        cancelled-and-notified answers False instead of raising."""
-        with self._condition:
-            if self._state == CANCELLED_AND_NOTIFIED:
-                return False
-            return super().set_running_or_notify_cancel()
 
     def _force_cancel(self) -> bool:
         """Move a launched future to CANCELLED (kernel use only)."""

@@ -1,5 +1,6 @@
 """Abstract base classes every component implements, and the types they share."""
 
+from plait.concurrency import LightFuture
 from plait.interfaces.component import MATURITY_LEVELS, Component
 from plait.interfaces.error_reporter import ErrorContext, ErrorReporter
 from plait.interfaces.executor import Executor
@@ -27,6 +28,7 @@ __all__ = [
     "JobState",
     "JobStatus",
     "Launcher",
+    "LightFuture",
     "ResourceSpecification",
     "Serializer",
     "Stager",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -12,6 +11,7 @@ import attrs
 
 from plait.interfaces import Executor, TaskDescription
 from plait.validators import int_at_least
+from plait_threads.pool import ThreadPool
 
 
 @attrs.define(eq=False)
@@ -30,14 +30,10 @@ class ThreadPoolExecutor(Executor):
     capabilities = frozenset({"cancel"})
     maturity = "alpha"
 
-    _pool: concurrent.futures.ThreadPoolExecutor | None = attrs.field(
-        default=None, init=False, repr=False
-    )
+    _pool: ThreadPool | None = attrs.field(default=None, init=False, repr=False)
 
     def start(self, run_dir: Path) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            self.max_threads, thread_name_prefix=self.thread_name_prefix or f"plait-{self.label}"
-        )
+        self._pool = ThreadPool(self.max_threads, self.thread_name_prefix or f"plait-{self.label}")
 
     def submit(
         self,
@@ -48,12 +44,12 @@ class ThreadPoolExecutor(Executor):
     ) -> Future[Any]:
         if self._pool is None:
             raise RuntimeError(f"executor {self.label!r} is not started")
-        return self._pool.submit(func, *args, **kwargs)
+        return self._pool.submit(func, args, kwargs)
 
     def cancel(self, future: Future[Any]) -> bool:
         return future.cancel()
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool.shutdown(wait=wait)
             self._pool = None
