@@ -56,8 +56,8 @@ nitpicky = True
 nitpick_ignore = [
     # Literal["python", "bash", "join"], a private alias in plait.apps.decorators
     ("py:class", "AppKind"),
-    # a helper in plait.apps.futures named in AppFuture.set_running_or_notify_cancel
-    ("py:func", "cancel_and_notify"),
+    # the type variable of plait.concurrency.LightFuture
+    ("py:obj", "plait.concurrency.T"),
 ]
 _STDLIB = r"(abc|enum|os|pathlib|types|threading|queue|collections\.abc|concurrent\.futures\.?\w*)"
 nitpick_ignore_regex = [

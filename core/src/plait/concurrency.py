@@ -105,7 +105,7 @@ class LightFuture(Future[T]):
 
     def set_running_or_notify_cancel(self) -> bool:
         """As the base method, but a future already cancelled *and notified* (see
-        :func:`plait.apps.futures.cancel_and_notify`) answers False instead of raising."""
+        ``plait.apps.futures.cancel_and_notify``) answers False instead of raising."""
         with self._condition:
             if self._state == PENDING:
                 self._state = RUNNING

@@ -361,13 +361,13 @@ class Dispatcher:
         rec.state = TaskState.JOINING
         rec.inner = inner
         rec.inner_waiting = len(inner)
+        rec.join_single = not isinstance(value, list)
+        rec.exec_future = None
         self.emit(rec, TaskState.JOINING)
         post = self.queue.put
         tid = rec.id
-        rec.exec_future = None
         for f in inner:
             f.add_done_callback(lambda _f: post((INNER_DONE, tid)))
-        rec.join_single = not isinstance(value, list)
 
     def on_inner_done(self, tid: int) -> None:
         rec = self.tasks.get(tid)
@@ -381,13 +381,12 @@ class Dispatcher:
         if single and failed and not failed[0].cancelled():
             exc = failed[0].exception()
             assert exc is not None
-            self.finish(rec, TaskState.FAILED, error=exc)
+            self.fail(rec, exc)
         elif failed:
             names = ", ".join(_label(f) for f in failed)
-            self.finish(
+            self.fail(
                 rec,
-                TaskState.FAILED,
-                error=JoinAppError(
+                JoinAppError(
                     f"join app {rec.app.name!r}: {len(failed)} of its {len(rec.inner)} "
                     f"futures failed: {names}",
                     hint="see the failures of the tasks named above",
