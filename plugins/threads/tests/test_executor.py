@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,9 +47,8 @@ def test_exception_keeps_type_and_traceback(tmp_path: Path) -> None:
     executor.shutdown()
 
 
-def test_cancel_stops_a_queued_task_but_not_a_running_one(tmp_path: Path) -> None:
-    executor = ThreadPoolExecutor(max_threads=1)
-    executor.start(tmp_path)
+def _occupy(executor: ThreadPoolExecutor) -> tuple[Future[Any], threading.Event]:
+    """Submit a task that holds a pool thread until the returned event is set."""
     started, release = threading.Event(), threading.Event()
 
     def block() -> str:
@@ -57,8 +57,15 @@ def test_cancel_stops_a_queued_task_but_not_a_running_one(tmp_path: Path) -> Non
         return "ran"
 
     running = executor.submit(_task(0), block, (), {})
-    queued = executor.submit(_task(1), lambda: "queued ran", (), {})
     assert started.wait(10)
+    return running, release
+
+
+def test_cancel_stops_a_queued_task_but_not_a_running_one(tmp_path: Path) -> None:
+    executor = ThreadPoolExecutor(max_threads=1)
+    executor.start(tmp_path)
+    running, release = _occupy(executor)
+    queued = executor.submit(_task(1), lambda: "queued ran", (), {})
     assert executor.cancel(queued) is True
     assert executor.cancel(running) is False
     release.set()
@@ -104,16 +111,8 @@ def test_unknown_option_is_reported_with_a_suggestion() -> None:
 def test_shutdown_cancels_queued_tasks_and_lets_running_ones_finish(tmp_path: Path) -> None:
     executor = ThreadPoolExecutor(label="closing", max_threads=1)
     executor.start(tmp_path)
-    started, release = threading.Event(), threading.Event()
-
-    def block() -> str:
-        started.set()
-        release.wait(10)
-        return "finished"
-
-    running = executor.submit(_task(0), block, (), {})
-    queued = [executor.submit(_task(i), lambda: "ran", (), {}) for i in range(1, 4)]
-    assert started.wait(10)
+    running, release = _occupy(executor)
+    queued = [executor.submit(_task(i), lambda: "queued ran", (), {}) for i in range(1, 4)]
     closer = threading.Thread(target=executor.shutdown)
     closer.start()
     for future in queued:
@@ -121,5 +120,5 @@ def test_shutdown_cancels_queued_tasks_and_lets_running_ones_finish(tmp_path: Pa
             future.result(timeout=10)
     release.set()
     closer.join(10)
-    assert running.result(timeout=0) == "finished"
+    assert running.result(timeout=0) == "ran"
     assert not [t for t in threading.enumerate() if t.name.startswith("plait-closing")]
