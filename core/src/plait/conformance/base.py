@@ -1,0 +1,119 @@
+"""What every kit test class shares: requirement markers and the component fixture."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+KIT_VERSION = "0.1.0"
+
+TIERS = ("core", "extended", "integration")
+
+
+def requirement(
+    req_id: str, *, capability: str | None = None, integration: bool = False
+) -> pytest.MarkDecorator:
+    """Mark a kit test as checking requirement ``req_id`` of the kind's spec.
+
+    A test with a ``capability`` is in the ``extended`` tier and skips when the
+    component does not declare it; ``integration`` tests need the real backend and
+    run only with ``--plait-integration``.
+    """
+    tier = "integration" if integration else ("extended" if capability else "core")
+    return pytest.mark.plait_requirement(req_id, capability=capability, tier=tier)
+
+
+class ConformanceBase:
+    """Base of the per-kind kit classes.
+
+    A plugin's test module subclasses the kit class of its kind, sets
+    ``component_class``, and overrides the ``component_kwargs`` fixture when the
+    constructor needs arguments::
+
+        class TestMine(ExecutorConformance):
+            component_class = MyExecutor
+
+            @pytest.fixture
+            def component_kwargs(self):
+                return {"workers": 2}
+    """
+
+    kind: ClassVar[str]
+    spec_version: ClassVar[str]
+    component_class: ClassVar[type[Any]]
+
+    @pytest.fixture
+    def component_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``component_class``; override to supply them."""
+        return {}
+
+    def make(self, component_kwargs: dict[str, Any]) -> Any:
+        """A new instance of the component under test."""
+        return self.component_class(**component_kwargs)
+
+
+def child_pids() -> set[int]:
+    """Process ids whose parent is this process (Linux /proc; empty elsewhere)."""
+    me = os.getpid()
+    pids: set[int] = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return pids
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[0] != "Z" and int(fields[1]) == me:
+            pids.add(int(entry.name))
+    return pids
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return predicate()
+        time.sleep(interval)
+
+
+def leftovers(threads_before: set[threading.Thread], pids_before: set[int]) -> list[str]:
+    """Threads and child processes started since the snapshot that are still alive."""
+    alive: list[str] = []
+
+    def check() -> bool:
+        alive.clear()
+        alive.extend(f"thread {t.name}" for t in threading.enumerate() if t not in threads_before)
+        alive.extend(f"process {pid}" for pid in child_pids() - pids_before)
+        return not alive
+
+    wait_until(check, timeout=10)
+    return alive
+
+
+def call_with_timeout(func: Callable[[], Any], timeout: float) -> tuple[bool, Any]:
+    """Run ``func`` on a helper thread; ``(finished, result or exception)``."""
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append(func())
+        except BaseException as exc:
+            box.append(exc)
+
+    thread = threading.Thread(target=run, name="plait-kit-call", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return (not thread.is_alive(), box[0] if box else None)

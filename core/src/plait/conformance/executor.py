@@ -1,0 +1,201 @@
+"""Conformance tests for executors (``interface-specs/executor.md``)."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import CancelledError, Future, wait
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from plait.conformance import tasks
+from plait.conformance.base import (
+    ConformanceBase,
+    call_with_timeout,
+    child_pids,
+    leftovers,
+    requirement,
+)
+from plait.interfaces import (
+    MATURITY_LEVELS,
+    Executor,
+    ResourceSpecification,
+    TaskDescription,
+)
+
+EXECUTOR_CAPABILITIES = frozenset({"cancel", "resource_spec"})
+"""Capabilities ``interface-specs/executor.md`` defines."""
+
+TIMEOUT = 60.0
+LARGE = 20 * 1024 * 1024
+MANY = 500
+
+
+def _task(i: int = 0, resources: ResourceSpecification | None = None) -> TaskDescription:
+    if resources is None:
+        return TaskDescription(i, "kit")
+    return TaskDescription(i, "kit", 0, resources)
+
+
+class ExecutorConformance(ConformanceBase):
+    """The executor kit. Set ``component_class``; the component must run the
+    module-level functions of :mod:`plait.conformance.tasks`. For the ``cancel``
+    tests, configure it (``component_kwargs``) with fewer than 32 workers."""
+
+    kind: ClassVar[str] = "executor"
+    spec_version: ClassVar[str] = "0.1"
+
+    @pytest.fixture
+    def executor(self, component_kwargs: dict[str, Any], tmp_path: Path) -> Iterator[Executor]:
+        """A started executor, shut down after the test."""
+        executor = self.make(component_kwargs)
+        executor.start(tmp_path)
+        yield executor
+        executor.shutdown(wait=False)
+
+    @pytest.fixture
+    def gate(self, tmp_path: Path) -> Path:
+        """A file path tasks can wait for (``tasks.wait_for_file``); create it to open."""
+        return tmp_path / f"gate-{uuid.uuid4().hex}"
+
+    # --- core tier ---------------------------------------------------------------
+
+    @requirement("EXE-001")
+    def test_lifecycle_leaves_nothing_behind(
+        self, component_kwargs: dict[str, Any], tmp_path: Path
+    ) -> None:
+        threads, pids = set(threading.enumerate()), child_pids()
+        executor = self.make(component_kwargs)
+        assert set(threading.enumerate()) == threads, "construction started threads"
+        assert child_pids() == pids, "construction started processes"
+        executor.start(tmp_path)
+        futures = [executor.submit(_task(i), tasks.add, (i, 1), {}) for i in range(10)]
+        assert [f.result(TIMEOUT) for f in futures] == [i + 1 for i in range(10)]
+        executor.shutdown(wait=True)
+        assert leftovers(threads, pids) == [], "shutdown left threads or processes alive"
+
+    @requirement("EXE-002")
+    def test_submit_returns_before_the_task_runs(self, executor: Executor, gate: Path) -> None:
+        finished, future = call_with_timeout(
+            lambda: executor.submit(_task(), tasks.wait_for_file, (str(gate), "opened"), {}),
+            timeout=TIMEOUT / 2,
+        )
+        try:
+            assert finished, "submit() blocked while the task was waiting"
+            assert isinstance(future, Future), f"submit() returned {future!r}"
+            assert not future.done()
+        finally:
+            gate.touch()
+        assert future.result(TIMEOUT) == "opened"
+
+    @requirement("EXE-003")
+    def test_result_is_the_return_value(self, executor: Executor) -> None:
+        calls: list[Future[Any]] = []
+        future = executor.submit(_task(), tasks.add, (2, 3), {})
+        future.add_done_callback(calls.append)
+        assert future.result(TIMEOUT) == 5
+        keyword = executor.submit(_task(1), tasks.add, (2,), {"b": 40})
+        assert keyword.result(TIMEOUT) == 42
+        assert calls == [future], "done callbacks must run exactly once"
+
+    @requirement("EXE-003")
+    def test_exception_keeps_type_message_and_traceback(self, executor: Executor) -> None:
+        future = executor.submit(_task(), tasks.raise_value_error, ("kit-boom",), {})
+        error = future.exception(TIMEOUT)
+        assert isinstance(error, ValueError), f"got {type(error).__name__}: {error}"
+        assert "kit-boom" in str(error)
+        rendered = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        rendered += str(getattr(error, "__cause__", "") or "")
+        assert "raise_value_error" in rendered, "the remote traceback was lost"
+
+    @requirement("EXE-003")
+    def test_large_arguments_and_results(self, executor: Executor) -> None:
+        payload = tasks.make_bytes(LARGE)
+        assert executor.submit(_task(), tasks.size_of, (payload,), {}).result(TIMEOUT) == LARGE
+        big = executor.submit(_task(1), tasks.make_bytes, (LARGE,), {}).result(TIMEOUT)
+        assert big == payload
+
+    @requirement("EXE-003")
+    def test_many_concurrent_tasks(self, executor: Executor) -> None:
+        futures = [executor.submit(_task(i), tasks.add, (i, i), {}) for i in range(MANY)]
+        assert [f.result(TIMEOUT) for f in futures] == [2 * i for i in range(MANY)]
+
+    @requirement("EXE-004")
+    def test_shutdown_with_tasks_in_flight(
+        self, component_kwargs: dict[str, Any], tmp_path: Path, gate: Path
+    ) -> None:
+        threads, pids = set(threading.enumerate()), child_pids()
+        executor = self.make(component_kwargs)
+        executor.start(tmp_path)
+        futures = [
+            executor.submit(_task(i), tasks.wait_for_file, (str(gate), i), {}) for i in range(8)
+        ]
+        finished, _ = call_with_timeout(lambda: executor.shutdown(wait=False), TIMEOUT / 2)
+        gate.touch()
+        assert finished, "shutdown(wait=False) did not return promptly"
+        _, unfinished = wait(futures, TIMEOUT)
+        assert not unfinished, f"{len(unfinished)} tasks never finished after shutdown"
+        for i, future in enumerate(futures):
+            if not future.cancelled() and future.exception() is None:
+                assert future.result() == i
+        assert leftovers(threads, pids) == [], "shutdown left threads or processes alive"
+
+    @requirement("EXE-005")
+    def test_has_a_label(self, component_kwargs: dict[str, Any]) -> None:
+        label = self.make(component_kwargs).label
+        assert isinstance(label, str) and label, f"label must be a non-empty str, got {label!r}"
+
+    @requirement("EXE-006")
+    def test_declares_capabilities_and_maturity(self) -> None:
+        cls = self.component_class
+        assert issubclass(cls, Executor)
+        assert isinstance(cls.capabilities, frozenset)
+        unknown = cls.capabilities - EXECUTOR_CAPABILITIES
+        assert not unknown, f"capabilities not in the executor spec: {sorted(unknown)}"
+        assert cls.maturity in MATURITY_LEVELS
+
+    @requirement("EXE-007")
+    def test_unusable_executor_reports_instead_of_hanging(
+        self, component_kwargs: dict[str, Any], tmp_path: Path
+    ) -> None:
+        def attempt(executor: Executor) -> None:
+            finished, outcome = call_with_timeout(
+                lambda: executor.submit(_task(), tasks.add, (1, 1), {}), TIMEOUT / 2
+            )
+            assert finished, "submit() hung"
+            if isinstance(outcome, Future):
+                _, unfinished = wait([outcome], TIMEOUT)
+                assert not unfinished, "the future of a refused task never finished"
+                assert outcome.cancelled() or outcome.exception() is not None
+
+        attempt(self.make(component_kwargs))  # never started
+        executor = self.make(component_kwargs)
+        executor.start(tmp_path)
+        executor.shutdown(wait=True)
+        attempt(executor)  # shut down
+
+    # --- extended tier -------------------------------------------------------------
+
+    @requirement("EXE-101", capability="cancel")
+    def test_cancel_stops_tasks_that_have_not_run(self, executor: Executor, gate: Path) -> None:
+        futures = [
+            executor.submit(_task(i), tasks.wait_for_file, (str(gate), i), {}) for i in range(64)
+        ]
+        cancelled = {i for i in range(32, 64) if executor.cancel(futures[i])}
+        gate.touch()
+        assert cancelled, "cancel() stopped none of 32 queued tasks"
+        for i, future in enumerate(futures):
+            if i in cancelled:
+                with pytest.raises(CancelledError):
+                    future.result(TIMEOUT)
+            else:
+                assert future.result(TIMEOUT) == i
+
+    @requirement("EXE-102", capability="resource_spec")
+    def test_runs_tasks_with_common_resource_keys(self, executor: Executor) -> None:
+        spec = ResourceSpecification(cores=1, memory=100)
+        assert executor.submit(_task(0, spec), tasks.add, (1, 2), {}).result(TIMEOUT) == 3
