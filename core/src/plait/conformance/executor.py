@@ -186,8 +186,10 @@ class ExecutorConformance(ConformanceBase):
             executor.submit(_task(i), tasks.wait_for_file, (str(gate), i), {}) for i in range(64)
         ]
         cancelled = {i for i in range(32, 64) if executor.cancel(futures[i])}
-        gate.touch()
         assert cancelled, "cancel() stopped none of 32 queued tasks"
+        _, unfinished = wait([futures[i] for i in cancelled], TIMEOUT)
+        assert not unfinished, "concurrent.futures.wait() does not see cancelled futures as done"
+        gate.touch()
         for i, future in enumerate(futures):
             if i in cancelled:
                 with pytest.raises(CancelledError):

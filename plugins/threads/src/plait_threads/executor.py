@@ -9,9 +9,9 @@ from typing import Any
 
 import attrs
 
-from plait.interfaces import Executor, TaskDescription
+from plait.interfaces import Executor, LightFuture, TaskDescription
 from plait.validators import int_at_least
-from plait_threads.pool import ThreadPool
+from plait_threads.pool import ThreadPool, cancel_queued_future
 
 
 @attrs.define(eq=False)
@@ -47,7 +47,8 @@ class ThreadPoolExecutor(Executor):
         return self._pool.submit(func, args, kwargs)
 
     def cancel(self, future: Future[Any]) -> bool:
-        return future.cancel()
+        assert isinstance(future, LightFuture)
+        return cancel_queued_future(future)
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:

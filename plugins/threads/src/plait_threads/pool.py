@@ -20,6 +20,14 @@ from plait.interfaces import LightFuture
 _Item = tuple[LightFuture[Any], Callable[..., Any], Sequence[Any], Mapping[str, Any]]
 
 
+def cancel_queued_future(future: LightFuture[Any]) -> bool:
+    """Cancel a future no worker has taken yet, waking ``concurrent.futures.wait``."""
+    if not future.cancel():
+        return False
+    future.set_running_or_notify_cancel()  # CANCELLED -> CANCELLED_AND_NOTIFIED
+    return True
+
+
 class ThreadPool:
     """``size`` threads named ``<prefix>_<n>`` taking tasks from one queue."""
 
@@ -67,7 +75,7 @@ class ThreadPool:
                 except queue.Empty:
                     break
                 if item is not None:
-                    item[0].cancel()
+                    cancel_queued_future(item[0])
         for _ in self._threads:
             self._queue.put(None)
         if wait:
