@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 # plugins are configured, and typeguard can only instrument plait if it is imported
 # after its import hook is installed.
 
+pytest_plugins = ["pytester"]  # the conformance kit is tested with pytester
+
 THREAD_GRACE = 10.0
 """Seconds a thread started by a test may take to finish after cleanup."""
 
