@@ -96,7 +96,11 @@ def example_events() -> list[Any]:
 
 
 def config(tmp_path: Path, *executors: dict[str, Any]) -> plait.Config:
-    return plait.Config(executors=list(executors), run_dir=str(tmp_path / "runinfo"))
+    return plait.Config(
+        executors=list(executors),
+        run_dir=str(tmp_path / "runinfo"),
+        enable_development=["example-inline"],  # the fixture plugin is development-level
+    )
 
 
 @plait.python_app

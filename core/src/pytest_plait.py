@@ -12,6 +12,7 @@ instrument plait).
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,14 @@ def _kit_function(cls: type[Any], name: str) -> Any:
     return None
 
 
+def _requirement_mark(func: Any) -> pytest.Mark | None:
+    """The ``plait_requirement`` mark a kit function carries."""
+    for mark in getattr(func, "pytestmark", []):
+        if mark.name == "plait_requirement":
+            return mark  # type: ignore[no-any-return]
+    return None
+
+
 def _strict_xfail_reason(func: Any) -> str | None:
     for mark in getattr(func, "pytestmark", []):
         if mark.name == "xfail" and mark.kwargs.get("strict") is True:
@@ -72,12 +81,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     records = config.stash[_RECORDS]
     integration = config.getoption("--plait-integration")
     for item in items:
-        mark = item.get_closest_marker("plait_requirement")
         cls = getattr(item, "cls", None)
-        if mark is None or cls is None or not issubclass(cls, ConformanceBase):
+        if cls is None or not issubclass(cls, ConformanceBase):
+            continue
+        name = getattr(item, "originalname", item.name)
+        kit = _kit_function(cls, name)
+        # An override does not inherit the kit function's marks: take the requirement
+        # from the kit's own definition, so an override is still recorded and guarded.
+        mark = _requirement_mark(kit) if kit is not None else None
+        if mark is None:
+            mark = item.get_closest_marker("plait_requirement")
+        if mark is None:
             continue
         component = getattr(cls, "component_class", None)
-        name = getattr(item, "originalname", item.name)
         capability = mark.kwargs.get("capability")
         tier = mark.kwargs.get("tier", "core")
         records[item.nodeid] = {
@@ -92,7 +108,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 pytest.mark.plait_override_violation(f"{cls.__name__} does not set component_class")
             )
             continue
-        kit = _kit_function(cls, name)
         actual = getattr(cls, name, None)
         if kit is not None and actual is not kit and _strict_xfail_reason(actual) is None:
             item.add_marker(
@@ -118,6 +133,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     mark = item.get_closest_marker(_VIOLATION)
     if mark is not None:
         pytest.fail(mark.args[0], pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A guard violation is a failure even when the override carries a ``skip`` or a
+    non-strict ``xfail`` mark (which would otherwise turn it into a skip or an xfail)."""
+    report = yield
+    mark = item.get_closest_marker(_VIOLATION)
+    if mark is not None and call.when == "setup":
+        report.outcome = "failed"
+        report.longrepr = mark.args[0]
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+    return report
 
 
 class _Recorder:

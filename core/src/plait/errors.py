@@ -240,6 +240,90 @@ class CheckpointError(PlaitError):
     default_hint = "remove the file from Config.checkpoint_files, or delete it and rerun"
 
 
+# --- maturity ------------------------------------------------------------------------
+
+
+class PlaitMaturityWarning(UserWarning):
+    """A component below ``beta`` (``alpha``) or past its life (``deprecated``,
+    ``unmaintained``) was instantiated; issued once per component per process."""
+
+
+class MaturityFileError(PlaitError):
+    """``maturity.yaml`` cannot be read: it is not valid YAML, or an entry has a missing,
+    unknown or wrongly typed field, an unknown kind or rule, or a rule status other than
+    ``done``, ``todo`` or ``{status: exempt, comment: ...}``."""
+
+    code = "PLT-500"
+    title = "maturity.yaml is invalid"
+    default_hint = "fix the field named above; the schema is described in docs/components"
+
+
+class UnknownMaturityLevelError(PlaitError):
+    """A ``maturity.yaml`` entry names a level that does not exist."""
+
+    code = "PLT-501"
+    title = "unknown maturity level"
+    default_hint = "use one of: development, alpha, beta, stable, deprecated, unmaintained"
+
+
+class MaturityRuleError(PlaitError):
+    """A rule marked ``done`` in ``maturity.yaml`` fails its automatic validator."""
+
+    code = "PLT-502"
+    title = "a maturity rule marked done does not hold"
+    default_hint = "make the rule hold, or set it back to todo (or exempt it with a comment)"
+
+
+class MaturityMismatchError(PlaitError):
+    """``maturity.yaml`` and the component disagree: the class declares another level or
+    other capabilities, comes from another package, or implements another spec version."""
+
+    code = "PLT-503"
+    title = "maturity.yaml and the component class disagree"
+    default_hint = "change the class attribute or the maturity.yaml entry so that they agree"
+
+
+class ComponentListingError(PlaitError):
+    """A first-party component is registered but not listed in ``maturity.yaml``, or
+    listed but not registered by any installed plugin (or its entry point fails)."""
+
+    code = "PLT-504"
+    title = "component registration and maturity.yaml differ"
+    default_hint = "add the missing entry to maturity.yaml, or remove the stale one"
+
+
+class DevelopmentComponentError(PlaitError):
+    """A component at maturity level ``development`` was used without enabling it."""
+
+    code = "PLT-505"
+    title = "development-level component not enabled"
+    default_hint = (
+        "enable it by name: Config(enable_development=['<name>']) or "
+        "PLAIT_ENABLE_DEVELOPMENT=<name>"
+    )
+
+
+class ConformanceReportError(PlaitError):
+    """A conformance report shows a failing requirement for a component, was produced
+    against another spec version, or could not be read or produced."""
+
+    code = "PLT-506"
+    title = "conformance report shows a failure"
+    default_hint = "fix the component (or rerun the kit) until the report has no failure"
+
+
+class MaturityLevelIncompleteError(PlaitError):
+    """A ``maturity.yaml`` entry claims a level but some rules of that level are missing
+    from its ``rules`` or still ``todo``."""
+
+    code = "PLT-507"
+    title = "rules of the claimed maturity level are not all met"
+    default_hint = (
+        "add the rules shown below and mark each done (or exempt with a comment), "
+        "or claim a lower level"
+    )
+
+
 def all_error_classes() -> list[type[PlaitError]]:
     """Every concrete error class, in code order (used by the docs catalogue)."""
     seen: list[type[PlaitError]] = []

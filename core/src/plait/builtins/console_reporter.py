@@ -2,26 +2,83 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+import threading
 
+from plait.errors import PlaitError
 from plait.interfaces import ErrorContext, ErrorReporter
 
 logger = logging.getLogger("plait.errors")
 
+MAX_TEXT = 2000
+"""Characters of a message or hint shown on the console (ERR-008); the run log has all."""
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return repr(value)
+        except Exception:
+            return f"<{type(value).__name__} that cannot be printed>"
+
+
+def _first_line(text: str) -> str:
+    return text.partition("\n")[0].rstrip("\r")
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 class ConsoleErrorReporter(ErrorReporter):
-    """Prints ``plait: task 3 (fit) failed ...`` to stderr and logs the traceback."""
+    """Prints ``plait: task 3 (fit) failed ...`` to stderr (with the code's hint and docs
+    link for a :class:`~plait.PlaitError`) and logs the traceback to the run log
+    (``interface-specs/error-reporter.md``)."""
 
     maturity = "alpha"
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
     def report(self, error: BaseException, context: ErrorContext) -> None:
+        try:
+            text = self.render(error, context)
+        except Exception:  # ERR-002: never raise; say what we can
+            text = f"plait: task {context.task_id} failed ({type(error).__name__})"
+        with contextlib.suppress(Exception), self._lock:  # ERR-006: one write per report
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        # the traceback goes to the run log; without any handler, logging's last resort
+        # would print it, unbounded, to stderr as well (ERR-008)
+        with contextlib.suppress(Exception):
+            if logger.hasHandlers():
+                logger.error(
+                    "task %s (%s) failed", context.task_id, context.task_name, exc_info=error
+                )
+
+    def render(self, error: BaseException, context: ErrorContext) -> str:
+        """The lines printed for one failure."""
         tries = "attempt" if context.attempts == 1 else "attempts"
-        first_line = str(error).splitlines()[0] if str(error) else ""
-        print(
-            f"plait: task {context.task_id} ({context.task_name}) failed after "
-            f"{context.attempts} {tries} on {context.executor!r}: "
-            f"{type(error).__name__}: {first_line}",
-            file=sys.stderr,
-        )
-        logger.error("task %s (%s) failed", context.task_id, context.task_name, exc_info=error)
+        if isinstance(error, PlaitError):
+            message = _safe_str(getattr(error, "message", ""))
+            summary = f"[{error.code}] {error.title}: {_first_line(message)}"
+        else:
+            summary = _first_line(_safe_str(error))
+        lines = [
+            f"plait: task {context.task_id} ({_clip(context.task_name, 200)}) failed after "
+            f"{context.attempts} {tries} on {_clip(context.executor, 200)!r}: "
+            f"{type(error).__name__}: {_clip(summary)}"
+        ]
+        if isinstance(error, PlaitError):
+            hint = _safe_str(getattr(error, "hint", ""))
+            if hint:
+                lines.append(f"  hint: {_clip(hint)}")
+            lines.append(f"  docs: {error.docs_url}")
+        # lone surrogates cannot be encoded by every stream: escape them
+        return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")

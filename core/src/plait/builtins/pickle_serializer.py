@@ -14,6 +14,7 @@ class PickleSerializer(Serializer):
     identifier = b"pickle"
     can_code = False
     can_data = True
+    capabilities = frozenset({"objects"})
     maturity = "alpha"
 
     def serialize(self, obj: Any) -> bytes:

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from plait.cli.conformance import conformance
+from plait.cli.maturity import maturity
 from plait.errors import PlaitError
 from plait.plugins import get_plugin_system
 from plait.registry import KIND_BASES
@@ -72,3 +74,7 @@ def plugins(as_json: bool) -> None:
                 f"capabilities: {caps}"
             )
         click.echo(f"  hooks: {', '.join(entry['hooks'])}")
+
+
+main.add_command(conformance)
+main.add_command(maturity)

@@ -6,7 +6,7 @@ import difflib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,28 @@ DEFAULT_EXECUTOR_KINDS = ("htex", "threads")
 """Preferred executor kinds for the local default, best first."""
 
 
-def build_component(kind_name: str, data: Mapping[str, Any], where: str) -> Any:
-    """Instantiate ``data["kind"]`` from the ``kind_name`` registry with the other keys."""
+def build_component(
+    kind_name: str,
+    data: Mapping[str, Any],
+    where: str,
+    *,
+    check_maturity: bool = True,
+    enable_development: Iterable[str] = (),
+) -> Any:
+    """Instantiate ``data["kind"]`` from the ``kind_name`` registry with the other keys.
+
+    The maturity gate (:func:`plait.maturity.check_component_allowed`) runs first unless
+    ``check_maturity`` is false (``Config`` checks its executors itself, once it knows
+    ``enable_development``).
+    """
     from plait.plugins import registry
 
     if "kind" not in data:
         raise ConfigError(f"{where} has no 'kind' key", hint=f'add kind = "<{kind_name} name>"')
     options = {k: v for k, v in data.items() if k != "kind"}
     cls = registry(kind_name).get(str(data["kind"]))
+    if check_maturity:
+        _maturity_gate(cls, kind_name, str(data["kind"]), enable_development)
     params = inspect.signature(cls).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         for key in options:
@@ -51,7 +65,7 @@ def _executors(value: Any) -> list[Executor]:
     built: list[Executor] = []
     for i, item in enumerate(value):
         if isinstance(item, Mapping):
-            item = build_component("executor", item, f"executors[{i}]")
+            item = build_component("executor", item, f"executors[{i}]", check_maturity=False)
         if not isinstance(item, Executor):
             raise ConfigError(
                 f"executors[{i}] is a {type(item).__name__}, not an executor",
@@ -65,6 +79,28 @@ def _executors(value: Any) -> list[Executor]:
                 f"executor label {label!r} is used {labels.count(label)} times"
             )
     return built
+
+
+# --- the maturity gate (plait.maturity): development refused unless enabled, alpha warns ---
+
+
+def _maturity_gate(
+    component: object, kind: str | None, name: str | None, enabled: Iterable[str]
+) -> None:
+    from plait.maturity import check_component_allowed
+
+    check_component_allowed(component, kind=kind, name=name, enabled=enabled)
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [n.strip() for n in value.split(",") if n.strip()]
+    return [str(n) for n in value]
+
+
+def _executors_allowed(instance: Config, attribute: AttrsField, value: list[Executor]) -> None:
+    for executor in value:
+        _maturity_gate(executor, "executor", None, instance.enable_development)
 
 
 def _check_mode(instance: Config, attribute: AttrsField, value: Any) -> None:
@@ -96,10 +132,14 @@ class Config:
     ``run_dir/NNN/checkpoint`` (``task_exit``, ``periodic`` every ``checkpoint_period``,
     ``dfk_exit``, ``manual`` via ``dfk.checkpoint()``) and ``checkpoint_files`` reads
     them back. ``exit_mode`` is what leaving ``with plait.load(...)`` does without an
-    exception: ``wait`` for tasks, or ``cleanup`` at once.
+    exception: ``wait`` for tasks, or ``cleanup`` at once. ``enable_development`` names
+    the development-level components this configuration may use (they are refused
+    otherwise; ``PLAIT_ENABLE_DEVELOPMENT=a,b`` does the same), see :mod:`plait.maturity`.
     """
 
-    executors: list[Executor] = attrs.field(factory=list, converter=_executors)
+    executors: list[Executor] = attrs.field(
+        factory=list, converter=_executors, validator=_executors_allowed
+    )
     run_dir: str = "runinfo"
     retries: int = attrs.field(default=0, validator=int_at_least(0))
     retry_handler: Callable[[BaseException, Any], float] | None = None
@@ -113,6 +153,7 @@ class Config:
     exit_mode: str = attrs.field(
         default="wait", validator=attrs.validators.in_(("wait", "cleanup"))
     )
+    enable_development: list[str] = attrs.field(factory=list, converter=_names)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Config:
@@ -142,16 +183,25 @@ class Config:
         return cls.from_dict(data)
 
 
-def default_executors() -> list[Executor]:
-    """The local default: one executor of the best installed kind."""
+def default_executors(enable_development: Iterable[str] = ()) -> list[Executor]:
+    """The local default: one executor of the best installed kind (a development-level
+    kind only when enabled)."""
+    from plait.maturity import check_component_allowed, enabled_development
     from plait.plugins import registry
 
     executors = registry("executor")
-    for kind in DEFAULT_EXECUTOR_KINDS:
-        if kind in executors:
-            executor = executors.get(kind)()
-            assert isinstance(executor, Executor)
-            return [executor]
+    installed = [kind for kind in DEFAULT_EXECUTOR_KINDS if kind in executors]
+    enabled = enabled_development(enable_development)
+    allowed = [k for k in installed if executors.get(k).maturity != "development" or k in enabled]
+    for kind in allowed or installed[:1]:
+        cls = executors.get(kind)
+        # plait's choice, not the user's: gated, but without the maturity warning
+        check_component_allowed(
+            cls, kind="executor", name=kind, enabled=enable_development, warn=False
+        )
+        executor = cls()
+        assert isinstance(executor, Executor)
+        return [executor]
     raise ConfigError(
         "no executor plugin is installed, so there is no local default",
         hint='pip install plait-threads  (or: pip install "plait[local]")',

@@ -89,17 +89,20 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         time.sleep(interval)
 
 
-def leftovers(threads_before: set[threading.Thread], pids_before: set[int]) -> list[str]:
-    """Threads and child processes started since the snapshot that are still alive."""
+def leftovers(
+    threads_before: set[threading.Thread], pids_before: set[int], timeout: float = 10.0
+) -> list[str]:
+    """Threads and child processes started since the snapshot that are still alive
+    after waiting up to ``timeout`` seconds for them to end."""
     alive: list[str] = []
 
     def check() -> bool:
         alive.clear()
         alive.extend(f"thread {t.name}" for t in threading.enumerate() if t not in threads_before)
-        alive.extend(f"process {pid}" for pid in child_pids() - pids_before)
+        alive.extend(f"process {pid}" for pid in sorted(child_pids() - pids_before))
         return not alive
 
-    wait_until(check, timeout=10)
+    wait_until(check, timeout=timeout)
     return alive
 
 

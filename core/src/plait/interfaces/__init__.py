@@ -6,7 +6,7 @@ from plait.interfaces.error_reporter import ErrorContext, ErrorReporter
 from plait.interfaces.executor import Executor
 from plait.interfaces.launcher import Launcher
 from plait.interfaces.provider import ExecutionProvider
-from plait.interfaces.serializer import Serializer
+from plait.interfaces.serializer import Serializer, frame, identifier_of, unframe
 from plait.interfaces.stager import Stager
 from plait.interfaces.types import (
     EMPTY_RESOURCES,
@@ -33,5 +33,8 @@ __all__ = [
     "Serializer",
     "Stager",
     "TaskDescription",
+    "frame",
+    "identifier_of",
     "parse_walltime",
+    "unframe",
 ]

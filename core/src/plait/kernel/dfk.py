@@ -56,13 +56,19 @@ class DataFlowKernel:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config if config is not None else Config()
         self.plugins = get_plugin_system()
-        executors = self.config.executors or default_executors()
+        enabled = self.config.enable_development
+        executors = self.config.executors or default_executors(enabled)
         self.executors: dict[str, Executor] = {e.label: e for e in executors}
         self.memo: dict[bytes, Any] = (
             load_checkpoints(self.config.checkpoint_files) if self.config.app_cache else {}
         )
         self.reporters: list[ErrorReporter] = [
-            build_component("error_reporter", {"kind": name}, f"error_reporters[{i}]")
+            build_component(
+                "error_reporter",
+                {"kind": name},
+                f"error_reporters[{i}]",
+                enable_development=enabled,
+            )
             for i, name in enumerate(self.config.error_reporters)
         ]
         self.run_dir = make_run_dir(self.config.run_dir)

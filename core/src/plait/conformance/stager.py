@@ -1,0 +1,229 @@
+"""Conformance tests for data stagers (``interface-specs/stager.md``)."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from plait.conformance.base import ConformanceBase, call_with_timeout, child_pids, requirement
+from plait.data.files import File
+from plait.errors import MissingInputFileError, MissingOutputsError
+from plait.interfaces import MATURITY_LEVELS, Stager
+
+STAGER_CAPABILITIES = frozenset({"stage_out"})
+"""Capabilities ``interface-specs/stager.md`` defines."""
+
+SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]+")
+TIMEOUT = 30.0
+THREADS = 8
+FILES_PER_THREAD = 5
+
+MakeInput = Callable[[str, bytes], File]
+MakeOutput = Callable[[str], File]
+ReadOutput = Callable[[File], bytes]
+
+
+def content_for(name: str) -> bytes:
+    """Distinct content for the kit file ``name`` (binary, not only text)."""
+    return f"plait conformance kit: {name}\n".encode() + bytes(range(256)) + name.encode() * 64
+
+
+class StagerConformance(ConformanceBase):
+    """The stager kit. Set ``component_class``; a stager for remote URLs overrides the
+    file fixtures (``make_input``, ``missing_input``, ``make_output``, ``read_output``),
+    whose defaults make plain local paths under ``tmp_path``."""
+
+    kind: ClassVar[str] = "stager"
+    spec_version: ClassVar[str] = "0.1"
+    timeout: ClassVar[float] = TIMEOUT
+    """Seconds a kit test waits for a call or a thread before failing; a slow backend may
+    raise it, the kit's own tests may lower it."""
+
+    @pytest.fixture
+    def stager(self, component_kwargs: dict[str, Any]) -> Stager:
+        """An instance of the stager under test."""
+        instance = self.make(component_kwargs)
+        assert isinstance(instance, Stager)
+        return instance
+
+    @pytest.fixture
+    def make_input(self, tmp_path: Path) -> MakeInput:
+        """``make_input(name, content)``: an existing input file holding ``content``."""
+        root = tmp_path / "kit-inputs"
+
+        def make(name: str, content: bytes) -> File:
+            root.mkdir(exist_ok=True)
+            path = root / name
+            path.write_bytes(content)
+            return File(str(path))
+
+        return make
+
+    @pytest.fixture
+    def missing_input(self, tmp_path: Path) -> File:
+        """An input that does not exist (default: a ``file://`` URL)."""
+        return File((tmp_path / "kit-inputs" / "does-not-exist.dat").as_uri())
+
+    @pytest.fixture
+    def make_output(self, tmp_path: Path) -> MakeOutput:
+        """``make_output(name)``: a File for an output; the kit writes its ``filepath``."""
+        root = tmp_path / "kit-outputs"
+
+        def make(name: str) -> File:
+            root.mkdir(exist_ok=True)
+            return File(str(root / name))
+
+        return make
+
+    @pytest.fixture
+    def read_output(self) -> ReadOutput:
+        """``read_output(file)``: the content published at ``file.url``."""
+
+        def read(file: File) -> bytes:
+            return Path(file.path).read_bytes()
+
+        return read
+
+    def check_staged(self, original: File, staged: Any, content: bytes) -> None:
+        """Assert ``staged`` (what stage_in returned) is a usable copy of ``original``."""
+        assert isinstance(staged, File), f"stage_in returned {type(staged).__name__}, not File"
+        assert staged.url == original.url, f"stage_in of {original.url} returned {staged.url}"
+        local = Path(staged.filepath)
+        assert local.is_file(), f"stage_in of {original.url}: {staged.filepath} is not a file"
+        assert local.read_bytes() == content, f"{staged.filepath} has other content"
+
+    # --- core tier ---------------------------------------------------------------
+
+    @requirement("STG-001")
+    def test_declares_schemes_capabilities_and_maturity(self) -> None:
+        cls = self.component_class
+        assert issubclass(cls, Stager)
+        assert isinstance(cls.schemes, frozenset), "schemes must be a frozenset"
+        assert cls.schemes, "schemes must not be empty"
+        bad = sorted(s for s in cls.schemes if not (isinstance(s, str) and SCHEME_RE.fullmatch(s)))
+        assert not bad, f"schemes must be lowercase URL schemes of 2+ characters: {bad}"
+        assert isinstance(cls.capabilities, frozenset)
+        unknown = cls.capabilities - STAGER_CAPABILITIES
+        assert not unknown, f"capabilities not in the stager spec: {sorted(unknown)}"
+        assert cls.maturity in MATURITY_LEVELS
+
+    @requirement("STG-002")
+    def test_construction_is_cheap_and_instances_pickle(
+        self, component_kwargs: dict[str, Any], make_input: MakeInput
+    ) -> None:
+        threads, pids = set(threading.enumerate()), child_pids()
+        stager = self.make(component_kwargs)
+        assert set(threading.enumerate()) == threads, "construction started threads"
+        assert child_pids() == pids, "construction started processes"
+        try:
+            self.component_class()
+        except TypeError as exc:
+            pytest.fail(f"{self.component_class.__qualname__}() without arguments: {exc}")
+        try:
+            copy = pickle.loads(pickle.dumps(stager))
+        except Exception as exc:
+            pytest.fail(f"the stager does not survive pickle: {type(exc).__name__}: {exc}")
+        assert type(copy) is type(stager)
+        content = content_for("pickled")
+        file = make_input("pickled.dat", content)
+        self.check_staged(file, copy.stage_in(file), content)
+
+    @requirement("STG-003")
+    def test_stage_in_returns_a_readable_local_file(
+        self, stager: Stager, make_input: MakeInput
+    ) -> None:
+        content = content_for("input")
+        file = make_input("input.dat", content)
+        self.check_staged(file, stager.stage_in(file), content)
+        again = File(file.url)
+        self.check_staged(again, stager.stage_in(again), content)  # a retry
+        self.check_staged(file, stager.stage_in(File(file.url)), content)  # source still there
+
+    @requirement("STG-004")
+    def test_missing_input_raises_missing_input_file_error(
+        self, stager: Stager, missing_input: File
+    ) -> None:
+        finished, outcome = call_with_timeout(lambda: stager.stage_in(missing_input), self.timeout)
+        assert finished, f"stage_in of a missing input hung for {self.timeout} s"
+        assert isinstance(outcome, MissingInputFileError), (
+            f"stage_in of a missing input gave {type(outcome).__name__}: {outcome}, "
+            "not MissingInputFileError"
+        )
+        assert missing_input.url in str(outcome), (
+            f"the error does not name the URL {missing_input.url}: {outcome}"
+        )
+
+    @requirement("STG-005")
+    def test_one_instance_is_safe_from_many_threads(
+        self, stager: Stager, make_input: MakeInput
+    ) -> None:
+        names = [f"t{t}-f{i}.dat" for t in range(THREADS) for i in range(FILES_PER_THREAD)]
+        files = {name: make_input(name, content_for(name)) for name in names}
+        barrier = threading.Barrier(THREADS)
+
+        def work(thread: int) -> list[str]:
+            barrier.wait(timeout=self.timeout)
+            problems = []
+            for i in range(FILES_PER_THREAD):
+                name = f"t{thread}-f{i}.dat"
+                try:
+                    self.check_staged(files[name], stager.stage_in(files[name]), content_for(name))
+                except Exception as exc:  # AssertionError included
+                    problems.append(f"{name}: {type(exc).__name__}: {exc}")
+            return problems
+
+        with ThreadPoolExecutor(THREADS, thread_name_prefix="plait-kit-stg") as pool:
+            problems = [p for result in pool.map(work, range(THREADS)) for p in result]
+        assert not problems, (
+            f"{len(problems)} of {len(names)} concurrent stage-ins failed, first: "
+            + "; ".join(problems[:3])
+        )
+
+    # --- extended tier -------------------------------------------------------------
+
+    @requirement("STG-101", capability="stage_out")
+    def test_stage_out_publishes_written_outputs(
+        self, stager: Stager, make_output: MakeOutput, read_output: ReadOutput
+    ) -> None:
+        names = [f"out-{i}.dat" for i in range(THREADS)]
+        outputs = {name: make_output(name) for name in names}
+        for name, file in outputs.items():
+            Path(file.filepath).parent.mkdir(parents=True, exist_ok=True)
+            Path(file.filepath).write_bytes(content_for(name))
+        first = names[0]
+        stage_out: Callable[[File], object] = stager.stage_out
+        assert stage_out(outputs[first]) is None, "stage_out must return None"
+        barrier = threading.Barrier(len(names) - 1)
+
+        def publish(name: str) -> None:
+            barrier.wait(timeout=self.timeout)
+            stager.stage_out(outputs[name])
+
+        with ThreadPoolExecutor(THREADS, thread_name_prefix="plait-kit-stg") as pool:
+            list(pool.map(publish, names[1:]))
+        for name, file in outputs.items():
+            try:
+                published = read_output(file)
+            except Exception as exc:
+                pytest.fail(f"{file.url} cannot be read after stage_out: {exc!r}")
+            assert published == content_for(name), f"{file.url} has other content"
+
+    @requirement("STG-102", capability="stage_out")
+    def test_stage_out_of_an_unwritten_output_raises(
+        self, stager: Stager, make_output: MakeOutput
+    ) -> None:
+        file = make_output("never-written.dat")
+        finished, outcome = call_with_timeout(lambda: stager.stage_out(file), self.timeout)
+        assert finished, f"stage_out of an unwritten output hung for {self.timeout} s"
+        assert isinstance(outcome, MissingOutputsError), (
+            f"stage_out of an unwritten output gave {type(outcome).__name__}: {outcome!r}, "
+            "not MissingOutputsError"
+        )
+        assert file.url in str(outcome), f"the error does not name the URL {file.url}: {outcome}"

@@ -1,0 +1,430 @@
+"""The launcher kit, tested: a compliant dummy launcher (runs the copies in the background
+with ``bash -c`` and waits for them) passes every requirement; for each requirement a
+dummy that breaks exactly that requirement fails it and passes the others.
+
+Each case runs the kit in-process with pytester and reads the verdicts from the kit's
+JSON report. The ``mpi`` capability is checked against a stand-in ``mpi4py`` (on
+``PYTHONPATH`` for the run) whose ``COMM_WORLD`` reads the rank and size the dummy
+launcher exports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+SPEC = Path(__file__).resolve().parents[3] / "interface-specs" / "launcher.md"
+
+KIT_REQUIREMENTS = tuple(f"LNC-{n:03d}" for n in (*range(1, 10), 101, 102))
+
+FAKE_MPI = '''
+"""A stand-in for mpi4py.MPI: the rank and size come from the dummy launcher."""
+
+import os
+
+
+class _Comm:
+    def Get_rank(self):
+        return int(os.environ["KITFAKE_RANK"])
+
+    def Get_size(self):
+        return int(os.environ["KITFAKE_SIZE"])
+
+
+COMM_WORLD = _Comm()
+'''
+
+DUMMIES = '''
+"""Dummy launchers for the kit's own tests: one compliant, the rest each broken in one way."""
+
+import shlex
+from pathlib import Path
+
+from plait.errors import ConfigError
+from plait.interfaces import Launcher
+
+
+class Compliant(Launcher):
+    """Starts tasks_per_node * nodes_per_block copies of `bash -c COMMAND` in the
+    background, waits for all of them and exits with the first failing status."""
+
+    capabilities = frozenset({"fan_out", "mpi"})
+    maturity = "beta"
+
+    def __call__(self, command, tasks_per_node, nodes_per_block):
+        self.check(tasks_per_node, nodes_per_block)
+        n = self.copies(tasks_per_node, nodes_per_block)
+        start = self.copy(command, f"KITFAKE_RANK=$R KITFAKE_SIZE={n}")
+        return (
+            "PIDS=\\n"
+            f"for R in $(seq 0 {n - 1}); do\\n"
+            f"  {start}\\n"
+            "done\\n" + self.wait()
+        )
+
+    def check(self, tasks_per_node, nodes_per_block):
+        counts = {"tasks_per_node": tasks_per_node, "nodes_per_block": nodes_per_block}
+        for name, value in counts.items():
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+
+    def copies(self, tasks_per_node, nodes_per_block):
+        return tasks_per_node * nodes_per_block
+
+    def copy(self, command, env):
+        return f"{env} bash -c {shlex.quote(command)} & PIDS=\\"$PIDS $!\\""
+
+    def wait(self):
+        return (
+            "RC=0\\n"
+            "for P in $PIDS; do\\n"
+            "  wait $P; S=$?\\n"
+            "  if [ $S -ne 0 ] && [ $RC -eq 0 ]; then RC=$S; fi\\n"
+            "done\\n"
+            "exit $RC\\n"
+        )
+
+
+class NoCapabilities(Compliant):
+    """Compliant, but declares no capability."""
+
+    capabilities = frozenset()
+
+
+# --- LNC-001: building a line does nothing else -------------------------------------------
+
+
+class TouchesAFile(Compliant):
+    """Writes a marker file in the working directory whenever it builds a line."""
+
+    def __call__(self, command, tasks_per_node, nodes_per_block):
+        Path("launcher-was-here").touch()
+        return super().__call__(command, tasks_per_node, nodes_per_block)
+
+
+# --- LNC-002: counts below 1 are refused --------------------------------------------------
+
+
+class AcceptsZeroCopies(Compliant):
+    """Builds a line for zero (or fewer) copies, a block with no workers."""
+
+    def check(self, tasks_per_node, nodes_per_block):
+        pass
+
+
+class CapsTheCopies(Compliant):
+    """Refuses blocks of more than 8 copies."""
+
+    def check(self, tasks_per_node, nodes_per_block):
+        super().check(tasks_per_node, nodes_per_block)
+        if tasks_per_node * nodes_per_block > 8:
+            raise ConfigError("at most 8 copies")
+
+
+# --- LNC-003: declared capabilities and maturity ------------------------------------------
+
+
+class UnknownCapability(Compliant):
+    """Declares a capability the launcher spec does not define."""
+
+    capabilities = frozenset({"fan_out", "mpi", "teleport"})
+
+
+# --- LNC-004: the command's text survives -------------------------------------------------
+
+
+class NaiveQuoting(Compliant):
+    """Puts the command in single quotes without escaping it."""
+
+    def copy(self, command, env):
+        return f"{env} bash -c \\'{command}\\' & PIDS=\\"$PIDS $!\\""
+
+
+# --- LNC-005: working directory and environment -------------------------------------------
+
+
+class ChangesDirectory(Compliant):
+    """Runs the copies in /."""
+
+    def copy(self, command, env):
+        return f"cd / && {env} bash -c {shlex.quote(command)} & PIDS=\\"$PIDS $!\\""
+
+
+# --- LNC-006: the line waits for every copy -----------------------------------------------
+
+
+class ReturnsOnFirstFailure(Compliant):
+    """Exits as soon as one copy fails, leaving the others running (each copy reports
+    its status in a file; the line polls those)."""
+
+    def __call__(self, command, tasks_per_node, nodes_per_block):
+        n = self.copies(tasks_per_node, nodes_per_block)
+        line = super().__call__(command, tasks_per_node, nodes_per_block)
+        return f"D=$(mktemp -d); N={n}\\n{line}"
+
+    def copy(self, command, env):
+        report = 'echo $? > "$D/.$R" && mv "$D/.$R" "$D/$R"'
+        return f"( {env} bash -c {shlex.quote(command)}; {report} ) & PIDS=\\"$PIDS $!\\""
+
+    def wait(self):
+        return (
+            "while :; do\\n"
+            "  DONE=0\\n"
+            '  for F in "$D"/*; do\\n'
+            '    [ -e "$F" ] || continue\\n'
+            '    DONE=$((DONE+1)); S=$(cat "$F")\\n'
+            '    if [ "$S" -ne 0 ]; then exit "$S"; fi\\n'
+            "  done\\n"
+            '  if [ "$DONE" -eq "$N" ]; then exit 0; fi\\n'
+            "  sleep 0.01\\n"
+            "done\\n"
+        )
+
+
+# --- LNC-007: exit status -----------------------------------------------------------------
+
+
+class FailsOnlyWhenAllFail(Compliant):
+    """Exits non-zero only when every copy failed (Parsl's fail_on_any=False)."""
+
+    def wait(self):
+        return (
+            "OK=0; RC=0\\n"
+            "for P in $PIDS; do if wait $P; then OK=1; else RC=$?; fi; done\\n"
+            "if [ $OK -eq 1 ]; then exit 0; fi\\n"
+            "exit $RC\\n"
+        )
+
+
+# --- LNC-008: the failing copies' status --------------------------------------------------
+
+
+class ExitsWithOne(Compliant):
+    """Exits with 1 whatever status the failing copies had."""
+
+    def wait(self):
+        return "RC=0\\nfor P in $PIDS; do wait $P || RC=1; done\\nexit $RC\\n"
+
+
+# --- LNC-009: stdout and stderr -----------------------------------------------------------
+
+
+class MergesStreams(Compliant):
+    """Sends the copies' stderr to the line's stdout."""
+
+    def copy(self, command, env):
+        return f"{env} bash -c {shlex.quote(command)} 2>&1 & PIDS=\\"$PIDS $!\\""
+
+
+# --- LNC-101 (fan_out) --------------------------------------------------------------------
+
+
+class OneAfterAnother(Compliant):
+    """Runs the copies one after another instead of at the same time."""
+
+    def copy(self, command, env):
+        return f"{env} bash -c {shlex.quote(command)} || FAILED=$?"
+
+    def wait(self):
+        return "exit ${FAILED:-0}\\n"
+
+
+# --- LNC-102 (mpi) ------------------------------------------------------------------------
+
+
+class EveryoneIsRankZero(Compliant):
+    """Gives every copy rank 0."""
+
+    def copy(self, command, env):
+        return super().copy(command, env.replace("$R", "0"))
+'''
+
+KIT_MODULE = """
+from plait.conformance.{module} import {kit}
+from dummies import {cls}
+
+
+class TestDummy({kit}):
+    component_class = {cls}
+    line_timeout = 3.0
+    settle_window = 0.3
+    max_nodes = 2
+"""
+
+
+@attrs.frozen
+class Broken:
+    """A dummy that breaks ``requirement``; ``tests`` are the kit tests that must catch
+    it (any other test of that requirement must pass)."""
+
+    dummy: str
+    requirement: str
+    tests: tuple[str, ...]
+
+
+BROKEN = [
+    Broken("TouchesAFile", "LNC-001", ("test_call_returns_a_line_and_does_nothing_else",)),
+    Broken("AcceptsZeroCopies", "LNC-002", ("test_invalid_counts_raise_config_error",)),
+    Broken("CapsTheCopies", "LNC-002", ("test_counts_of_one_and_more_are_accepted",)),
+    Broken("UnknownCapability", "LNC-003", ("test_declares_capabilities_and_maturity",)),
+    Broken("NaiveQuoting", "LNC-004", ("test_command_text_survives",)),
+    Broken(
+        "ChangesDirectory",
+        "LNC-005",
+        ("test_copies_inherit_working_directory_and_environment",),
+    ),
+    Broken("ReturnsOnFirstFailure", "LNC-006", ("test_line_ends_after_every_copy",)),
+    Broken(
+        "FailsOnlyWhenAllFail",
+        "LNC-007",
+        ("test_exit_status_is_zero_only_when_every_copy_succeeds",),
+    ),
+    Broken("ExitsWithOne", "LNC-008", ("test_exit_status_of_the_failing_copies",)),
+    Broken("MergesStreams", "LNC-009", ("test_copies_output_reaches_the_line",)),
+    Broken("OneAfterAnother", "LNC-101", ("test_runs_one_copy_per_task_slot",)),
+    Broken("EveryoneIsRankZero", "LNC-102", ("test_copies_are_the_ranks_of_one_mpi_job",)),
+]
+
+
+def run_kit(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    cls: str,
+    *args: str,
+    kit: str = "LauncherConformance",
+    module: str = "launcher",
+) -> tuple[dict[str, Any], pytest.RunResult]:
+    """Run the launcher kit (``module:kit``) on dummy ``cls``; the requirements of its
+    report, by id, and the run's result."""
+    pytester.makepyfile(dummies=DUMMIES)
+    fake = pytester.path / "fakempi"
+    (fake / "mpi4py").mkdir(parents=True, exist_ok=True)
+    (fake / "mpi4py" / "__init__.py").write_text("")
+    (fake / "mpi4py" / "MPI.py").write_text(FAKE_MPI)
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    pytester.syspathinsert()
+    pytester.makepyfile(test_kit=KIT_MODULE.format(cls=cls, kit=kit, module=module))
+    report_path = pytester.path / "report.json"
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path), *args
+    )
+    report = json.loads(report_path.read_text())
+    component = report["components"][f"dummies.{cls}"]
+    assert component["kind"] == "launcher"
+    assert component["spec_version"] == "0.1"
+    return component["requirements"], result
+
+
+def statuses(requirements: dict[str, Any]) -> dict[str, str]:
+    return {req: r["status"] for req, r in requirements.items()}
+
+
+def test_the_cases_cover_every_requirement_of_kit_and_spec() -> None:
+    from plait.conformance.launcher import LauncherConformance
+
+    kit_ids = {
+        mark.args[0]
+        for name in dir(LauncherConformance)
+        for mark in getattr(getattr(LauncherConformance, name), "pytestmark", [])
+        if mark.name == "plait_requirement"
+    }
+    text = SPEC.read_text()
+    spec_ids = set(re.findall(r"^\| (LNC-\d{3}) \|", text, re.MULTILINE))
+    spec_ids |= set(re.findall(r"^\| `\w+` \| (LNC-\d{3}) \|", text, re.MULTILINE))
+    assert kit_ids == spec_ids == set(KIT_REQUIREMENTS)
+    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+
+
+def test_compliant_dummy_passes_every_requirement(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requirements, result = run_kit(pytester, monkeypatch, "Compliant")
+    assert statuses(requirements) == dict.fromkeys(KIT_REQUIREMENTS, "pass")
+    assert result.parseoutcomes() == {"passed": 14}
+    tiers = {req: r["tier"] for req, r in requirements.items()}
+    assert tiers == {
+        **dict.fromkeys(KIT_REQUIREMENTS, "core"),
+        "LNC-101": "extended",
+        "LNC-102": "extended",
+    }
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
+def test_broken_dummy_fails_exactly_its_requirement(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, case: Broken
+) -> None:
+    requirements, _ = run_kit(pytester, monkeypatch, case.dummy)
+    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
+    expected[case.requirement] = "fail"
+    assert statuses(requirements) == expected
+    tests = {
+        t["test"].rsplit("::", 1)[-1].split("[")[0]: t["status"]
+        for t in requirements[case.requirement]["tests"]
+        if t["status"] == "fail"
+    }
+    assert set(tests) == set(case.tests), f"failing tests of {case.requirement}: {tests}"
+
+
+def test_undeclared_capabilities_skip_with_a_reason_naming_them(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requirements, _ = run_kit(pytester, monkeypatch, "NoCapabilities")
+    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
+    expected["LNC-101"] = expected["LNC-102"] = "skip"
+    assert statuses(requirements) == expected
+    reason = requirements["LNC-101"]["reason"]
+    assert "capability 'fan_out' not declared by NoCapabilities" in reason
+    assert "capability 'mpi' not declared by NoCapabilities" in requirements["LNC-102"]["reason"]
+
+
+def test_mpi_test_skips_without_mpi4py(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(dummies=DUMMIES)
+    pytester.syspathinsert()
+    pytester.makepyfile(
+        test_kit=KIT_MODULE.format(cls="Compliant", kit="LauncherConformance", module="launcher")
+    )
+    blocker = pytester.mkdir("nompi")
+    (blocker / "mpi4py.py").write_text("raise ImportError('no mpi4py here')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-rs", "-k", "mpi_job or declares"
+    )
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*mpi4py is not importable by this Python*"])
+
+
+def test_scheduler_variant_moves_line_tests_to_the_integration_tier(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requirements, result = run_kit(
+        pytester, monkeypatch, "Compliant", kit="SchedulerLauncherConformance", module="scheduler"
+    )
+    built = ("LNC-001", "LNC-002", "LNC-003")
+    tiers = {req: r["tier"] for req, r in requirements.items()}
+    assert tiers == {
+        **dict.fromkeys(KIT_REQUIREMENTS, "integration"),
+        **dict.fromkeys(built, "core"),
+    }
+    assert statuses(requirements) == {
+        **dict.fromkeys(KIT_REQUIREMENTS, "skip"),
+        **dict.fromkeys(built, "pass"),
+    }
+    assert result.parseoutcomes() == {"passed": 6, "skipped": 8}
+
+    requirements, result = run_kit(
+        pytester,
+        monkeypatch,
+        "Compliant",
+        "--plait-integration",
+        kit="SchedulerLauncherConformance",
+        module="scheduler",
+    )
+    assert statuses(requirements) == dict.fromkeys(KIT_REQUIREMENTS, "pass")
+    assert result.parseoutcomes() == {"passed": 14}
