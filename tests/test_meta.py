@@ -17,7 +17,6 @@ import inspect
 import re
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
 
@@ -25,7 +24,7 @@ import pytest
 
 from plait import hookspecs
 from plait.cli.conformance import KIT_CLASSES
-from plait.conformance.base import ConformanceBase
+from plait.conformance.base import ConformanceBase, requirement_ids, requirement_tests
 from plait.registry import KIND_BASES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,18 +91,6 @@ def kit_class(kind: str) -> type[ConformanceBase]:
     return roots[0]
 
 
-def kit_requirements(cls: type[ConformanceBase]) -> dict[str, list[str]]:
-    """Requirement id -> names of the kit tests marked with it."""
-    found: dict[str, list[str]] = defaultdict(list)
-    for name in dir(cls):
-        if not name.startswith("test"):
-            continue
-        for mark in getattr(getattr(cls, name), "pytestmark", []):
-            if mark.name == "plait_requirement":
-                found[mark.args[0]].append(name)
-    return dict(found)
-
-
 def test_there_is_one_spec_per_component_kind() -> None:
     assert sorted(p.name for p in SPECS.glob("*.md")) == sorted(spec_path(k).name for k in KINDS)
 
@@ -121,7 +108,7 @@ def test_spec_defines_each_requirement_once(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_spec_requirement_is_checked_by_a_kit_test(kind: str) -> None:
     cls = kit_class(kind)
-    uncovered = sorted(set(spec_requirements(spec_path(kind))) - set(kit_requirements(cls)))
+    uncovered = sorted(set(spec_requirements(spec_path(kind))) - requirement_ids(cls))
     assert not uncovered, (
         f"requirements of {spec_path(kind).name} that no test of "
         f"{cls.__module__}.{cls.__qualname__} checks: {', '.join(uncovered)}"
@@ -132,9 +119,7 @@ def test_every_spec_requirement_is_checked_by_a_kit_test(kind: str) -> None:
 def test_every_kit_requirement_is_defined_by_the_spec(kind: str) -> None:
     cls = kit_class(kind)
     defined = set(spec_requirements(spec_path(kind)))
-    unknown = {
-        req: tests for req, tests in sorted(kit_requirements(cls).items()) if req not in defined
-    }
+    unknown = {req: tests for req, tests in requirement_tests(cls).items() if req not in defined}
     assert not unknown, (
         f"{cls.__module__}.{cls.__qualname__} tests requirements that "
         f"{spec_path(kind).name} does not define: {unknown}"

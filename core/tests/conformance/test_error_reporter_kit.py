@@ -8,11 +8,10 @@ JSON report.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import attrs
 import pytest
+
+from . import kitrun
+from .kitrun import Broken
 
 KIT_REQUIREMENTS = (
     "ERR-001",
@@ -269,15 +268,6 @@ class TestJsonLines(ErrorReporterConformance):
 """
 
 
-@attrs.frozen
-class Broken:
-    """A dummy that breaks ``requirement``; ``test`` is the kit test that must catch it."""
-
-    dummy: str
-    requirement: str
-    test: str
-
-
 BROKEN = [
     Broken("UnknownCapability", "ERR-001", "test_declares_capabilities_and_maturity"),
     Broken("ThreadInInit", "ERR-001", "test_declares_capabilities_and_maturity"),
@@ -292,75 +282,34 @@ BROKEN = [
 ]
 
 
-def run_kit(pytester: pytest.Pytester, cls: str, module: str = KIT_MODULE) -> dict[str, Any]:
-    """Run the error-reporter kit on dummy ``cls``; its report's requirements, by id."""
-    pytester.makepyfile(dummies=DUMMIES)
-    pytester.syspathinsert()
-    pytester.makepyfile(test_kit=module.format(cls=cls))
-    report_path = pytester.path / "report.json"
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path)
+def run_dummy(pytester: pytest.Pytester, cls: str, module: str | None = None) -> kitrun.KitRun:
+    """Run the error-reporter kit on dummy ``cls`` (with test module ``module``, or
+    ``KIT_MODULE`` for ``cls``)."""
+    if module is None:
+        module = KIT_MODULE.format(cls=cls)
+    return kitrun.run_kit(
+        pytester, dummies=DUMMIES, module=module, component=cls, kind="error_reporter"
     )
-    report = json.loads(report_path.read_text())
-    from plait.conformance.base import KIT_VERSION
-
-    assert report["kit_version"] == KIT_VERSION
-    component = report["components"][f"dummies.{cls}"]
-    assert component["kind"] == "error_reporter"
-    assert component["spec_version"] == "0.1"
-    requirements: dict[str, Any] = component["requirements"]
-    requirements["__outcomes__"] = result.parseoutcomes()
-    return requirements
-
-
-def kit_requirement_ids() -> set[str]:
-    """The requirement ids the error-reporter kit's tests carry."""
-    from plait.conformance.error_reporter import ErrorReporterConformance
-
-    ids = set()
-    for name in dir(ErrorReporterConformance):
-        for mark in getattr(getattr(ErrorReporterConformance, name), "pytestmark", []):
-            if mark.name == "plait_requirement":
-                ids.add(mark.args[0])
-    return ids
 
 
 def test_the_cases_cover_every_requirement_of_the_kit() -> None:
-    assert kit_requirement_ids() == set(KIT_REQUIREMENTS)
-    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+    from plait.conformance.error_reporter import ErrorReporterConformance
+
+    kitrun.assert_cases_cover(ErrorReporterConformance, BROKEN, KIT_REQUIREMENTS)
 
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
-    requirements = run_kit(pytester, "Compliant")
-    outcomes = requirements.pop("__outcomes__")
-    assert {req: r["status"] for req, r in requirements.items()} == dict.fromkeys(
-        KIT_REQUIREMENTS, "pass"
-    )
-    assert outcomes == {"passed": 9}
-    tiers = {req: r["tier"] for req, r in requirements.items()}
-    assert tiers == {**dict.fromkeys(KIT_REQUIREMENTS, "core"), "ERR-101": "extended"}
+    run = run_dummy(pytester, "Compliant")
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=9, extended=("ERR-101",))
 
 
 def test_a_file_writing_reporter_overrides_read_output(pytester: pytest.Pytester) -> None:
-    module = JSON_LINES_MODULE.replace("{", "{{").replace("}", "}}")
-    requirements = run_kit(pytester, "JsonLines", module)
-    requirements.pop("__outcomes__")
-    statuses = {req: r["status"] for req, r in requirements.items()}
-    assert statuses == {**dict.fromkeys(KIT_REQUIREMENTS, "pass"), "ERR-101": "skip"}
+    run = run_dummy(pytester, "JsonLines", JSON_LINES_MODULE)
+    kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, {"ERR-101": "traceback"})
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
 def test_broken_dummy_fails_exactly_its_requirement(
     pytester: pytest.Pytester, case: Broken
 ) -> None:
-    requirements = run_kit(pytester, case.dummy)
-    requirements.pop("__outcomes__")
-    statuses = {req: r["status"] for req, r in requirements.items()}
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected[case.requirement] = "fail"
-    assert statuses == expected
-    tests = {
-        t["test"].rsplit("::", 1)[-1]: t["status"] for t in requirements[case.requirement]["tests"]
-    }
-    assert tests.pop(case.test) == "fail"
-    assert set(tests.values()) <= {"pass"}, f"other tests of {case.requirement}: {tests}"
+    kitrun.assert_only_broken(run_dummy(pytester, case.dummy), case, KIT_REQUIREMENTS)

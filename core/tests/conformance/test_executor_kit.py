@@ -8,11 +8,10 @@ dummy that hangs fails in seconds, not minutes.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import attrs
 import pytest
+
+from . import kitrun
+from .kitrun import Broken
 
 KIT_REQUIREMENTS = (
     "EXE-001",
@@ -312,16 +311,6 @@ class TestDummy(ExecutorConformance):
 """
 
 
-@attrs.frozen
-class Broken:
-    """A dummy that breaks ``requirement``; ``test`` is the kit test that must catch it
-    (for requirements with several tests: the others must still pass)."""
-
-    dummy: str
-    requirement: str
-    test: str
-
-
 BROKEN = [
     Broken("ThreadInInit", "EXE-001", "test_lifecycle_leaves_nothing_behind"),
     Broken("BlockingSubmit", "EXE-002", "test_submit_returns_before_the_task_runs"),
@@ -339,86 +328,29 @@ BROKEN = [
 ]
 
 
-@attrs.frozen
-class KitRun:
-    """The outcome of one kit run on a dummy."""
-
-    result: pytest.RunResult
-    requirements: dict[str, Any]
-    """The report's requirements of the dummy, by id."""
-
-    def statuses(self) -> dict[str, str]:
-        return {req: r["status"] for req, r in self.requirements.items()}
-
-    def output(self) -> str:
-        """The inner run's output, for assertion messages."""
-        return "\n".join(self.result.outlines[-60:])
-
-
-def run_kit(pytester: pytest.Pytester, cls: str, timeout: float | None) -> KitRun:
+def run_dummy(pytester: pytest.Pytester, cls: str, timeout: float | None) -> kitrun.KitRun:
     """Run the executor kit on dummy ``cls`` (with kit ``timeout``, or the default)."""
-    from plait.conformance.base import KIT_VERSION
-
-    pytester.makepyfile(dummies=DUMMIES)
-    pytester.syspathinsert()
-    pytester.makepyfile(
-        test_kit=KIT_MODULE.format(
-            cls=cls, timeout=f"timeout = {timeout!r}" if timeout is not None else ""
-        )
+    module = KIT_MODULE.format(
+        cls=cls, timeout=f"timeout = {timeout!r}" if timeout is not None else ""
     )
-    report_path = pytester.path / "report.json"
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path)
-    )
-    report = json.loads(report_path.read_text())
-    assert report["kit_version"] == KIT_VERSION
-    component = report["components"][f"dummies.{cls}"]
-    assert component["kind"] == "executor"
-    assert component["spec_version"] == "0.1"
-    return KitRun(result, component["requirements"])
-
-
-def kit_requirement_ids() -> set[str]:
-    """The requirement ids the executor kit's tests carry."""
-    from plait.conformance.executor import ExecutorConformance
-
-    ids = set()
-    for name in dir(ExecutorConformance):
-        for mark in getattr(getattr(ExecutorConformance, name), "pytestmark", []):
-            if mark.name == "plait_requirement":
-                ids.add(mark.args[0])
-    return ids
+    return kitrun.run_kit(pytester, dummies=DUMMIES, module=module, component=cls, kind="executor")
 
 
 def test_the_cases_cover_every_requirement_of_the_kit() -> None:
-    assert kit_requirement_ids() == set(KIT_REQUIREMENTS)
-    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+    from plait.conformance.executor import ExecutorConformance
+
+    kitrun.assert_cases_cover(ExecutorConformance, BROKEN, KIT_REQUIREMENTS)
 
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
-    run = run_kit(pytester, "Compliant", timeout=None)
-    assert run.statuses() == dict.fromkeys(KIT_REQUIREMENTS, "pass"), run.output()
-    run.result.assert_outcomes(passed=12)
-    tiers = {req: r["tier"] for req, r in run.requirements.items()}
-    assert tiers == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "core"),
-        "EXE-101": "extended",
-        "EXE-102": "extended",
-    }
+    run = run_dummy(pytester, "Compliant", timeout=None)
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=12, extended=("EXE-101", "EXE-102"))
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
 def test_broken_dummy_fails_exactly_its_requirement(
     pytester: pytest.Pytester, case: Broken
 ) -> None:
-    run = run_kit(pytester, case.dummy, timeout=BROKEN_TIMEOUT)
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected[case.requirement] = "fail"
-    assert run.statuses() == expected, run.output()
-    tests = {
-        t["test"].rsplit("::", 1)[-1]: t["status"]
-        for t in run.requirements[case.requirement]["tests"]
-    }
-    assert tests.pop(case.test) == "fail"
-    assert set(tests.values()) <= {"pass"}, f"other tests of {case.requirement}: {tests}"
+    run = run_dummy(pytester, case.dummy, timeout=BROKEN_TIMEOUT)
+    kitrun.assert_only_broken(run, case, KIT_REQUIREMENTS)
     run.result.assert_outcomes(passed=11, failed=1)

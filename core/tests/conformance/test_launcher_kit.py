@@ -10,15 +10,10 @@ launcher exports.
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-from typing import Any
-
-import attrs
 import pytest
 
-SPEC = Path(__file__).resolve().parents[3] / "interface-specs" / "launcher.md"
+from . import kitrun
+from .kitrun import Broken
 
 KIT_REQUIREMENTS = tuple(f"LNC-{n:03d}" for n in (*range(1, 10), 101, 102))
 
@@ -257,16 +252,6 @@ class TestDummy({kit}):
 """
 
 
-@attrs.frozen
-class Broken:
-    """A dummy that breaks ``requirement``; ``tests`` are the kit tests that must catch
-    it (any other test of that requirement must pass)."""
-
-    dummy: str
-    requirement: str
-    tests: tuple[str, ...]
-
-
 BROKEN = [
     Broken("TouchesAFile", "LNC-001", ("test_call_returns_a_line_and_does_nothing_else",)),
     Broken("AcceptsZeroCopies", "LNC-002", ("test_invalid_counts_raise_config_error",)),
@@ -291,134 +276,91 @@ BROKEN = [
 ]
 
 
-def run_kit(
+def run_dummy(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     cls: str,
     *args: str,
     kit: str = "LauncherConformance",
     module: str = "launcher",
-) -> tuple[dict[str, Any], pytest.RunResult]:
-    """Run the launcher kit (``module:kit``) on dummy ``cls``; the requirements of its
-    report, by id, and the run's result."""
-    pytester.makepyfile(dummies=DUMMIES)
+) -> kitrun.KitRun:
+    """Run the launcher kit (``module:kit``) on dummy ``cls``, with pytest ``args`` and
+    the stand-in ``mpi4py`` on ``PYTHONPATH``."""
     fake = pytester.path / "fakempi"
     (fake / "mpi4py").mkdir(parents=True, exist_ok=True)
     (fake / "mpi4py" / "__init__.py").write_text("")
     (fake / "mpi4py" / "MPI.py").write_text(FAKE_MPI)
     monkeypatch.setenv("PYTHONPATH", str(fake))
-    pytester.syspathinsert()
-    pytester.makepyfile(test_kit=KIT_MODULE.format(cls=cls, kit=kit, module=module))
-    report_path = pytester.path / "report.json"
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path), *args
+    test_module = KIT_MODULE.format(cls=cls, kit=kit, module=module)
+    return kitrun.run_kit(
+        pytester, dummies=DUMMIES, module=test_module, component=cls, kind="launcher", args=args
     )
-    report = json.loads(report_path.read_text())
-    component = report["components"][f"dummies.{cls}"]
-    assert component["kind"] == "launcher"
-    assert component["spec_version"] == "0.1"
-    return component["requirements"], result
-
-
-def statuses(requirements: dict[str, Any]) -> dict[str, str]:
-    return {req: r["status"] for req, r in requirements.items()}
 
 
 def test_the_cases_cover_every_requirement_of_kit_and_spec() -> None:
     from plait.conformance.launcher import LauncherConformance
 
-    kit_ids = {
-        mark.args[0]
-        for name in dir(LauncherConformance)
-        for mark in getattr(getattr(LauncherConformance, name), "pytestmark", [])
-        if mark.name == "plait_requirement"
-    }
-    text = SPEC.read_text()
-    spec_ids = set(re.findall(r"^\| (LNC-\d{3}) \|", text, re.MULTILINE))
-    spec_ids |= set(re.findall(r"^\| `\w+` \| (LNC-\d{3}) \|", text, re.MULTILINE))
-    assert kit_ids == spec_ids == set(KIT_REQUIREMENTS)
-    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+    kitrun.assert_cases_cover(LauncherConformance, BROKEN, KIT_REQUIREMENTS)
 
 
 def test_compliant_dummy_passes_every_requirement(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    requirements, result = run_kit(pytester, monkeypatch, "Compliant")
-    assert statuses(requirements) == dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    assert result.parseoutcomes() == {"passed": 14}
-    tiers = {req: r["tier"] for req, r in requirements.items()}
-    assert tiers == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "core"),
-        "LNC-101": "extended",
-        "LNC-102": "extended",
-    }
+    run = run_dummy(pytester, monkeypatch, "Compliant")
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=14, extended=("LNC-101", "LNC-102"))
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
 def test_broken_dummy_fails_exactly_its_requirement(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, case: Broken
 ) -> None:
-    requirements, _ = run_kit(pytester, monkeypatch, case.dummy)
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected[case.requirement] = "fail"
-    assert statuses(requirements) == expected
-    tests = {
-        t["test"].rsplit("::", 1)[-1].split("[")[0]: t["status"]
-        for t in requirements[case.requirement]["tests"]
-        if t["status"] == "fail"
-    }
-    assert set(tests) == set(case.tests), f"failing tests of {case.requirement}: {tests}"
+    kitrun.assert_only_broken(run_dummy(pytester, monkeypatch, case.dummy), case, KIT_REQUIREMENTS)
 
 
 def test_undeclared_capabilities_skip_with_a_reason_naming_them(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    requirements, _ = run_kit(pytester, monkeypatch, "NoCapabilities")
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected["LNC-101"] = expected["LNC-102"] = "skip"
-    assert statuses(requirements) == expected
-    reason = requirements["LNC-101"]["reason"]
-    assert "capability 'fan_out' not declared by NoCapabilities" in reason
-    assert "capability 'mpi' not declared by NoCapabilities" in requirements["LNC-102"]["reason"]
+    run = run_dummy(pytester, monkeypatch, "NoCapabilities")
+    kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, {"LNC-101": "fan_out", "LNC-102": "mpi"})
 
 
 def test_mpi_test_skips_without_mpi4py(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(dummies=DUMMIES)
-    pytester.syspathinsert()
-    pytester.makepyfile(
-        test_kit=KIT_MODULE.format(cls="Compliant", kit="LauncherConformance", module="launcher")
-    )
     blocker = pytester.mkdir("nompi")
     (blocker / "mpi4py.py").write_text("raise ImportError('no mpi4py here')\n")
     monkeypatch.setenv("PYTHONPATH", str(blocker))
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "-rs", "-k", "mpi_job or declares"
+    module = KIT_MODULE.format(cls="Compliant", kit="LauncherConformance", module="launcher")
+    run = kitrun.run_kit(
+        pytester,
+        dummies=DUMMIES,
+        module=module,
+        component="Compliant",
+        kind="launcher",
+        args=("-rs", "-k", "mpi_job or declares"),
     )
-    result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*mpi4py is not importable by this Python*"])
+    run.result.assert_outcomes(passed=1, skipped=1)
+    run.result.stdout.fnmatch_lines(["*mpi4py is not importable by this Python*"])
 
 
 def test_scheduler_variant_moves_line_tests_to_the_integration_tier(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    requirements, result = run_kit(
+    run = run_dummy(
         pytester, monkeypatch, "Compliant", kit="SchedulerLauncherConformance", module="scheduler"
     )
     built = ("LNC-001", "LNC-002", "LNC-003")
-    tiers = {req: r["tier"] for req, r in requirements.items()}
-    assert tiers == {
+    assert run.tiers() == {
         **dict.fromkeys(KIT_REQUIREMENTS, "integration"),
         **dict.fromkeys(built, "core"),
     }
-    assert statuses(requirements) == {
+    assert run.statuses() == {
         **dict.fromkeys(KIT_REQUIREMENTS, "skip"),
         **dict.fromkeys(built, "pass"),
     }
-    assert result.parseoutcomes() == {"passed": 6, "skipped": 8}
+    assert run.outcomes == {"passed": 6, "skipped": 8}
 
-    requirements, result = run_kit(
+    run = run_dummy(
         pytester,
         monkeypatch,
         "Compliant",
@@ -426,5 +368,5 @@ def test_scheduler_variant_moves_line_tests_to_the_integration_tier(
         kit="SchedulerLauncherConformance",
         module="scheduler",
     )
-    assert statuses(requirements) == dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    assert result.parseoutcomes() == {"passed": 14}
+    assert run.statuses() == dict.fromkeys(KIT_REQUIREMENTS, "pass")
+    assert run.outcomes == {"passed": 14}

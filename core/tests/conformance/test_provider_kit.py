@@ -8,15 +8,10 @@ verdicts from the kit's JSON report.
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-from typing import Any
-
-import attrs
 import pytest
 
-SPEC = Path(__file__).resolve().parents[3] / "interface-specs" / "provider.md"
+from . import kitrun
+from .kitrun import Broken
 
 KIT_REQUIREMENTS = tuple(f"PRV-{n:03d}" for n in (*range(1, 14), 101, 102))
 
@@ -440,16 +435,6 @@ class TestDummy({kit}):
 """
 
 
-@attrs.frozen
-class Broken:
-    """A dummy that breaks ``requirement``; ``tests`` are the kit tests that must catch
-    it (any other test of that requirement must pass)."""
-
-    dummy: str
-    requirement: str
-    tests: tuple[str, ...]
-
-
 BROKEN = [
     Broken("AcceptsAnything", "PRV-001", ("test_invalid_options_raise_config_error",)),
     Broken("IgnoresMaxBlocks", "PRV-002", ("test_label_and_block_options",)),
@@ -481,96 +466,51 @@ BROKEN = [
 ]
 
 
-def run_kit(
+def run_dummy(
     pytester: pytest.Pytester,
     cls: str,
     *args: str,
     kit: str = "ProviderConformance",
     module: str = "provider",
-) -> tuple[dict[str, Any], pytest.RunResult]:
-    """Run the provider kit (``module:kit``) on dummy ``cls``; the requirements of its
-    report, by id, and the run's result."""
-    pytester.makepyfile(dummies=DUMMIES)
-    pytester.syspathinsert()
-    pytester.makepyfile(test_kit=KIT_MODULE.format(cls=cls, kit=kit, module=module))
-    report_path = pytester.path / "report.json"
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path), *args
+) -> kitrun.KitRun:
+    """Run the provider kit (``module:kit``) on dummy ``cls``, with pytest ``args``."""
+    test_module = KIT_MODULE.format(cls=cls, kit=kit, module=module)
+    return kitrun.run_kit(
+        pytester, dummies=DUMMIES, module=test_module, component=cls, kind="provider", args=args
     )
-    report = json.loads(report_path.read_text())
-    component = report["components"][f"dummies.{cls}"]
-    assert component["kind"] == "provider"
-    assert component["spec_version"] == "0.1"
-    return component["requirements"], result
-
-
-def statuses(requirements: dict[str, Any]) -> dict[str, str]:
-    return {req: r["status"] for req, r in requirements.items()}
 
 
 def test_the_cases_cover_every_requirement_of_kit_and_spec() -> None:
     from plait.conformance.provider import ProviderConformance
 
-    kit_ids = {
-        mark.args[0]
-        for name in dir(ProviderConformance)
-        for mark in getattr(getattr(ProviderConformance, name), "pytestmark", [])
-        if mark.name == "plait_requirement"
-    }
-    spec_ids = set(re.findall(r"^\| (PRV-\d{3}) \|", SPEC.read_text(), re.MULTILINE))
-    spec_ids |= set(re.findall(r"^\| `\w+` \| (PRV-\d{3}) \|", SPEC.read_text(), re.MULTILINE))
-    assert kit_ids == spec_ids == set(KIT_REQUIREMENTS)
-    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+    kitrun.assert_cases_cover(ProviderConformance, BROKEN, KIT_REQUIREMENTS)
 
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
-    requirements, result = run_kit(pytester, "Compliant")
-    assert statuses(requirements) == dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    assert result.parseoutcomes() == {"passed": 24}
-    tiers = {req: r["tier"] for req, r in requirements.items()}
-    assert tiers == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "core"),
-        "PRV-101": "extended",
-        "PRV-102": "extended",
-    }
+    run = run_dummy(pytester, "Compliant")
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=24, extended=("PRV-101", "PRV-102"))
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
 def test_broken_dummy_fails_exactly_its_requirement(
     pytester: pytest.Pytester, case: Broken
 ) -> None:
-    requirements, _ = run_kit(pytester, case.dummy)
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected[case.requirement] = "fail"
-    assert statuses(requirements) == expected
-    tests = {
-        t["test"].rsplit("::", 1)[-1].split("[")[0]: t["status"]
-        for t in requirements[case.requirement]["tests"]
-        if t["status"] == "fail"
-    }
-    assert set(tests) == set(case.tests), f"failing tests of {case.requirement}: {tests}"
+    kitrun.assert_only_broken(run_dummy(pytester, case.dummy), case, KIT_REQUIREMENTS)
 
 
 def test_undeclared_capabilities_skip_with_a_reason_naming_them(
     pytester: pytest.Pytester,
 ) -> None:
-    requirements, _ = run_kit(pytester, "NoCapabilities")
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected["PRV-101"] = expected["PRV-102"] = "skip"
-    assert statuses(requirements) == expected
-    reason = requirements["PRV-101"]["reason"]
-    assert "capability 'walltime' not declared by NoCapabilities" in reason
-    reason = requirements["PRV-102"]["reason"]
-    assert "capability 'std_streams' not declared by NoCapabilities" in reason
+    run = run_dummy(pytester, "NoCapabilities")
+    skipped = {"PRV-101": "walltime", "PRV-102": "std_streams"}
+    kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, skipped)
 
 
 def test_scheduler_variant_moves_block_tests_to_the_integration_tier(
     pytester: pytest.Pytester,
 ) -> None:
-    requirements, result = run_kit(
-        pytester, "Compliant", kit="SchedulerProviderConformance", module="scheduler"
-    )
-    tiers = {req: r["tier"] for req, r in requirements.items()}
+    run = run_dummy(pytester, "Compliant", kit="SchedulerProviderConformance", module="scheduler")
+    tiers = run.tiers()
     assert tiers == {
         **dict.fromkeys(KIT_REQUIREMENTS, "integration"),
         "PRV-001": "core",
@@ -580,22 +520,22 @@ def test_scheduler_variant_moves_block_tests_to_the_integration_tier(
     }
     # PRV-101's option test stays extended, its block test is integration
     assert tiers["PRV-101"] in ("extended", "integration")
-    assert statuses(requirements) == {
+    assert run.statuses() == {
         **dict.fromkeys(KIT_REQUIREMENTS, "skip"),
         "PRV-001": "pass",
         "PRV-002": "pass",
         "PRV-003": "pass",
         "PRV-101": "pass",
     }
-    assert requirements["PRV-004"]["reason"] == "integration tier: run with --plait-integration"
-    assert result.parseoutcomes() == {"passed": 10, "skipped": 14}
+    assert run.requirements["PRV-004"]["reason"] == "integration tier: run with --plait-integration"
+    assert run.outcomes == {"passed": 10, "skipped": 14}
 
-    requirements, result = run_kit(
+    run = run_dummy(
         pytester,
         "Compliant",
         "--plait-integration",
         kit="SchedulerProviderConformance",
         module="scheduler",
     )
-    assert statuses(requirements) == dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    assert result.parseoutcomes() == {"passed": 24}
+    assert run.statuses() == dict.fromkeys(KIT_REQUIREMENTS, "pass")
+    assert run.outcomes == {"passed": 24}

@@ -8,11 +8,12 @@ JSON report.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import attrs
 import pytest
+
+from . import kitrun
 
 KIT_REQUIREMENTS = (
     "SER-001",
@@ -268,13 +269,9 @@ class TestDummy(SerializerConformance):
 
 
 @attrs.frozen
-class Broken:
-    """A dummy that breaks ``requirement``; ``test`` is the kit test that must catch it
-    (for requirements with several tests: the others must still pass)."""
+class Broken(kitrun.Broken):
+    """A broken case whose dummy is constructed with ``kwargs``."""
 
-    dummy: str
-    requirement: str
-    test: str
     kwargs: dict[str, Any] = attrs.field(factory=dict)
 
 
@@ -301,86 +298,34 @@ BROKEN = [
 ]
 
 
-def run_kit(
+def run_dummy(
     pytester: pytest.Pytester, cls: str, kwargs: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Run the serializer kit on dummy ``cls``; its report's requirements, by id."""
-    pytester.makepyfile(dummies=DUMMIES)
-    pytester.syspathinsert()
-    pytester.makepyfile(test_kit=KIT_MODULE.format(cls=cls, kwargs=kwargs or {}))
-    report_path = pytester.path / "report.json"
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path)
+) -> kitrun.KitRun:
+    """Run the serializer kit on dummy ``cls``, constructed with ``kwargs``."""
+    module = KIT_MODULE.format(cls=cls, kwargs=kwargs or {})
+    return kitrun.run_kit(
+        pytester, dummies=DUMMIES, module=module, component=cls, kind="serializer"
     )
-    report = json.loads(report_path.read_text())
-    from plait.conformance.base import KIT_VERSION
-
-    assert report["kit_version"] == KIT_VERSION
-    component = report["components"][f"dummies.{cls}"]
-    assert component["kind"] == "serializer"
-    assert component["spec_version"] == "0.1"
-    requirements: dict[str, Any] = component["requirements"]
-    requirements["__outcomes__"] = result.parseoutcomes()
-    return requirements
-
-
-def kit_requirement_ids() -> set[str]:
-    """The requirement ids the serializer kit's tests carry."""
-    from plait.conformance.serializer import SerializerConformance
-
-    ids = set()
-    for name in dir(SerializerConformance):
-        for mark in getattr(getattr(SerializerConformance, name), "pytestmark", []):
-            if mark.name == "plait_requirement":
-                ids.add(mark.args[0])
-    return ids
 
 
 def test_the_cases_cover_every_requirement_of_the_kit() -> None:
-    assert kit_requirement_ids() == set(KIT_REQUIREMENTS)
-    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+    from plait.conformance.serializer import SerializerConformance
+
+    kitrun.assert_cases_cover(SerializerConformance, BROKEN, KIT_REQUIREMENTS)
 
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
-    requirements = run_kit(pytester, "Compliant")
-    outcomes = requirements.pop("__outcomes__")
-    assert {req: r["status"] for req, r in requirements.items()} == dict.fromkeys(
-        KIT_REQUIREMENTS, "pass"
-    )
-    assert outcomes == {"passed": 12}
-    tiers = {req: r["tier"] for req, r in requirements.items()}
-    assert tiers == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "core"),
-        "SER-101": "extended",
-        "SER-102": "extended",
-    }
+    run = run_dummy(pytester, "Compliant")
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=12, extended=("SER-101", "SER-102"))
 
 
 def test_undeclared_capabilities_skip_with_their_name(pytester: pytest.Pytester) -> None:
-    requirements = run_kit(pytester, "PlainData")
-    requirements.pop("__outcomes__")
-    statuses = {req: r["status"] for req, r in requirements.items()}
-    assert statuses == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "pass"),
-        "SER-101": "skip",
-        "SER-102": "skip",
-    }
-    assert "capability 'code' not declared" in requirements["SER-101"]["reason"]
-    assert "capability 'objects' not declared" in requirements["SER-102"]["reason"]
+    run = run_dummy(pytester, "PlainData")
+    kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, {"SER-101": "code", "SER-102": "objects"})
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
 def test_broken_dummy_fails_exactly_its_requirement(
     pytester: pytest.Pytester, case: Broken
 ) -> None:
-    requirements = run_kit(pytester, case.dummy, case.kwargs)
-    requirements.pop("__outcomes__")
-    statuses = {req: r["status"] for req, r in requirements.items()}
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected[case.requirement] = "fail"
-    assert statuses == expected
-    tests = {
-        t["test"].rsplit("::", 1)[-1]: t["status"] for t in requirements[case.requirement]["tests"]
-    }
-    assert tests.pop(case.test) == "fail"
-    assert set(tests.values()) <= {"pass"}, f"other tests of {case.requirement}: {tests}"
+    kitrun.assert_only_broken(run_dummy(pytester, case.dummy, case.kwargs), case, KIT_REQUIREMENTS)

@@ -7,11 +7,10 @@ JSON report.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import attrs
 import pytest
+
+from . import kitrun
+from .kitrun import Broken
 
 KIT_REQUIREMENTS = (
     "STG-001",
@@ -186,15 +185,6 @@ class TestDummy(StagerConformance):
 """
 
 
-@attrs.frozen
-class Broken:
-    """A dummy that breaks ``requirement``; ``test`` is the kit test that must catch it."""
-
-    dummy: str
-    requirement: str
-    test: str
-
-
 BROKEN = [
     Broken("NoSchemes", "STG-001", "test_declares_schemes_capabilities_and_maturity"),
     Broken("UppercaseScheme", "STG-001", "test_declares_schemes_capabilities_and_maturity"),
@@ -210,83 +200,31 @@ BROKEN = [
 ]
 
 
-def run_kit(pytester: pytest.Pytester, cls: str) -> dict[str, Any]:
-    """Run the stager kit on dummy ``cls``; its report's requirements, by id."""
-    pytester.makepyfile(dummies=DUMMIES)
-    pytester.syspathinsert()
-    pytester.makepyfile(test_kit=KIT_MODULE.format(cls=cls))
-    report_path = pytester.path / "report.json"
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--plait-conformance-report", str(report_path)
-    )
-    report = json.loads(report_path.read_text())
-    from plait.conformance.base import KIT_VERSION
-
-    assert report["kit_version"] == KIT_VERSION
-    component = report["components"][f"dummies.{cls}"]
-    assert component["kind"] == "stager"
-    assert component["spec_version"] == "0.1"
-    requirements: dict[str, Any] = component["requirements"]
-    requirements["__outcomes__"] = result.parseoutcomes()
-    return requirements
-
-
-def kit_requirement_ids() -> set[str]:
-    """The requirement ids the stager kit's tests carry."""
-    from plait.conformance.stager import StagerConformance
-
-    ids = set()
-    for name in dir(StagerConformance):
-        for mark in getattr(getattr(StagerConformance, name), "pytestmark", []):
-            if mark.name == "plait_requirement":
-                ids.add(mark.args[0])
-    return ids
+def run_dummy(pytester: pytest.Pytester, cls: str) -> kitrun.KitRun:
+    """Run the stager kit on dummy ``cls``."""
+    module = KIT_MODULE.format(cls=cls)
+    return kitrun.run_kit(pytester, dummies=DUMMIES, module=module, component=cls, kind="stager")
 
 
 def test_the_cases_cover_every_requirement_of_the_kit() -> None:
-    assert kit_requirement_ids() == set(KIT_REQUIREMENTS)
-    assert {case.requirement for case in BROKEN} == set(KIT_REQUIREMENTS)
+    from plait.conformance.stager import StagerConformance
+
+    kitrun.assert_cases_cover(StagerConformance, BROKEN, KIT_REQUIREMENTS)
 
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
-    requirements = run_kit(pytester, "Compliant")
-    outcomes = requirements.pop("__outcomes__")
-    assert {req: r["status"] for req, r in requirements.items()} == dict.fromkeys(
-        KIT_REQUIREMENTS, "pass"
-    )
-    assert outcomes == {"passed": 7}
-    tiers = {req: r["tier"] for req, r in requirements.items()}
-    assert tiers == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "core"),
-        "STG-101": "extended",
-        "STG-102": "extended",
-    }
+    run = run_dummy(pytester, "Compliant")
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=7, extended=("STG-101", "STG-102"))
 
 
 def test_stage_in_only_stagers_skip_the_stage_out_tests(pytester: pytest.Pytester) -> None:
-    requirements = run_kit(pytester, "StageInOnly")
-    requirements.pop("__outcomes__")
-    statuses = {req: r["status"] for req, r in requirements.items()}
-    assert statuses == {
-        **dict.fromkeys(KIT_REQUIREMENTS, "pass"),
-        "STG-101": "skip",
-        "STG-102": "skip",
-    }
-    assert "capability 'stage_out' not declared" in requirements["STG-101"]["reason"]
+    run = run_dummy(pytester, "StageInOnly")
+    skipped = {"STG-101": "stage_out", "STG-102": "stage_out"}
+    kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, skipped)
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
 def test_broken_dummy_fails_exactly_its_requirement(
     pytester: pytest.Pytester, case: Broken
 ) -> None:
-    requirements = run_kit(pytester, case.dummy)
-    requirements.pop("__outcomes__")
-    statuses = {req: r["status"] for req, r in requirements.items()}
-    expected = dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    expected[case.requirement] = "fail"
-    assert statuses == expected
-    tests = {
-        t["test"].rsplit("::", 1)[-1]: t["status"] for t in requirements[case.requirement]["tests"]
-    }
-    assert tests.pop(case.test) == "fail"
-    assert set(tests.values()) <= {"pass"}, f"other tests of {case.requirement}: {tests}"
+    kitrun.assert_only_broken(run_dummy(pytester, case.dummy), case, KIT_REQUIREMENTS)

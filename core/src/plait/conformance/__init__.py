@@ -12,6 +12,12 @@ A plugin's ``tests/test_conformance.py``::
 Run ``pytest --plait-conformance-report report.json`` for a JSON report.
 """
 
-from plait.conformance.base import KIT_VERSION, ConformanceBase, requirement
+from plait.conformance.base import (
+    KIT_VERSION,
+    ConformanceBase,
+    requirement,
+    requirement_ids,
+    requirement_tests,
+)
 
-__all__ = ["KIT_VERSION", "ConformanceBase", "requirement"]
+__all__ = ["KIT_VERSION", "ConformanceBase", "requirement", "requirement_ids", "requirement_tests"]

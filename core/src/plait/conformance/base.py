@@ -29,6 +29,41 @@ def requirement(
     return pytest.mark.plait_requirement(req_id, capability=capability, tier=tier)
 
 
+def requirement_tests(kit_class: type[Any]) -> dict[str, list[str]]:
+    """The requirements the tests of ``kit_class`` check: requirement id -> names of the
+    test methods marked with it by :func:`requirement`, both sorted.
+
+    Inherited tests count, and so does a kit test a subclass overrides (an override does
+    not carry the kit's mark, but the report still records it under the kit's
+    requirement)::
+
+        >>> from plait.conformance.executor import ExecutorConformance
+        >>> requirement_tests(ExecutorConformance)["EXE-101"]
+        ['test_cancel_stops_tasks_that_have_not_run']
+    """
+    found: dict[str, set[str]] = {}
+    for klass in kit_class.__mro__:
+        for name, value in vars(klass).items():
+            if not name.startswith("test"):
+                continue
+            for mark in getattr(value, "pytestmark", []):
+                if mark.name == "plait_requirement":
+                    found.setdefault(mark.args[0], set()).add(name)
+    return {req: sorted(found[req]) for req in sorted(found)}
+
+
+def requirement_ids(kit_class: type[Any]) -> set[str]:
+    """The ids of the requirements the tests of ``kit_class`` check (see
+    :func:`requirement_tests`): for a kit class, the ids of its spec that it covers; for
+    a plugin's subclass, the same ids, overridden tests included::
+
+        >>> from plait.conformance.stager import StagerConformance
+        >>> sorted(requirement_ids(StagerConformance))[:2]
+        ['STG-001', 'STG-002']
+    """
+    return set(requirement_tests(kit_class))
+
+
 class ConformanceBase:
     """Base of the per-kind kit classes.
 

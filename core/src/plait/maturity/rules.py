@@ -230,10 +230,12 @@ def _validate_typed_strict(ctx: RuleContext) -> str | None:
     top = ctx.component.__module__.split(".")[0]
     module = sys.modules.get(top) or import_module(top)
     location = getattr(module, "__file__", None)
-    if location is None:
+    folders = [Path(location).parent] if location else list(getattr(module, "__path__", []))
+    if not folders:
         raise Unverified(f"package {top} has no file location")
-    if not (Path(location).parent / "py.typed").is_file():
-        return f"package {top} ships no py.typed marker ({Path(location).parent / 'py.typed'})"
+    marker = Path(folders[0]) / "py.typed"  # a namespace package has folders but no file
+    if not marker.is_file():
+        return f"package {top} ships no py.typed marker ({marker})"
     if top not in _mypy_results:
         try:
             import mypy  # noqa: F401
