@@ -199,7 +199,9 @@ def test_check_passes_on_the_repository(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(maturity, ["check"])
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("maturity.yaml: 4 component(s) checked, no problems\n")
+    assert result.output.endswith(
+        f"maturity.yaml: {len(real_entries())} component(s) checked, no problems\n"
+    )
     # without evidence the conformance rules are listed as not verified
     assert "executor 'threads': conformance-core: no conformance report covers it" in (
         result.output
@@ -214,7 +216,9 @@ def test_check_with_the_kit_passes_on_the_repository(monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(maturity, ["check", "--run-kit"])
     assert result.exit_code == 0, result.output
     assert "Not verified" not in result.output
-    assert result.output.endswith("maturity.yaml: 4 component(s) checked, no problems\n")
+    assert result.output.endswith(
+        f"maturity.yaml: {len(real_entries())} component(s) checked, no problems\n"
+    )
 
 
 def test_done_rule_whose_validator_fails(variant: Callable[[Edit], Path]) -> None:
@@ -289,8 +293,8 @@ def test_listed_component_not_registered(variant: Callable[[Edit], Path]) -> Non
     result = run_check(variant(edit))
     assert result.exit_code == 1
     assert (
-        "components[4] (executor 'ghost') is listed but no installed plugin of plait-threads "
-        "registers it"
+        f"components[{len(real_entries())}] (executor 'ghost') is listed but no installed "
+        "plugin of plait-threads registers it"
     ) in result.output
     assert "remove the entry" in result.output
 
@@ -441,7 +445,10 @@ def test_levels_are_cumulative() -> None:
     assert manual == {"integration-ci", "coverage-85", "benchmark-recorded"}
 
 
-def test_rule_validators() -> None:
+def test_rule_validators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
     import attrs
 
     from plait.maturity import RULES, Evidence, RuleContext, Unverified, load_maturity_file
@@ -464,9 +471,15 @@ def test_rule_validators() -> None:
     with pytest.raises(Unverified, match="--run-kit"):
         validate("conformance-core", ctx)
 
-    class Local(ThreadPoolExecutor):  # defined here: no py.typed next to this module
+    class Local(ThreadPoolExecutor):
         pass
 
+    # in a module of its own with no py.typed next to it (not this test module, whose name
+    # depends on pytest's import mode)
+    untyped = types.ModuleType("plait_untyped_example")
+    untyped.__file__ = str(tmp_path / "plait_untyped_example.py")
+    monkeypatch.setitem(sys.modules, "plait_untyped_example", untyped)
+    Local.__module__ = "plait_untyped_example"
     local = attrs.evolve(ctx, component=Local)
     assert "ships no py.typed marker" in str(validate("typed-strict", local))
 
