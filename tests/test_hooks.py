@@ -21,23 +21,11 @@ from plait.interfaces import (
     Stager,
     TaskDescription,
 )
-from plait.plugins import get_plugin_system, registry, reset_plugin_system
+from plait.plugins import get_plugin_system, registry
 from plait.registry import KIND_BASES, Registry
 from plait_threads import ThreadPoolExecutor
 
-PLUGIN_ENV = ("PLAIT_LOAD_PLUGINS", "PLAIT_DISABLE_PLUGINS", "PLAIT_TRACE_PLUGINS")
-
-
-@pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test gets its own plugin system (registries keep what a plugin added)."""
-    for var in PLUGIN_ENV:
-        monkeypatch.delenv(var, raising=False)
-    plait.clear()
-    reset_plugin_system()
-    yield
-    plait.clear()
-    reset_plugin_system()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ from plait.plugins import (
 )
 from plait.registry import Registry
 
-PLUGIN_ENV = ("PLAIT_LOAD_PLUGINS", "PLAIT_DISABLE_PLUGINS", "PLAIT_TRACE_PLUGINS")
 EXAMPLE_MODULES = (
     "plait_example_plugin",
     "plait_example_plugin.executor",
@@ -44,16 +43,7 @@ EXAMPLE_MODULES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts from unloaded plugins and a clean plugin environment."""
-    for var in PLUGIN_ENV:
-        monkeypatch.delenv(var, raising=False)
-    plait.clear()
-    reset_plugin_system()
-    yield
-    plait.clear()
-    reset_plugin_system()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")
 
 
 @pytest.fixture

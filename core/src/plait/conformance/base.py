@@ -93,6 +93,21 @@ class ConformanceBase:
         return self.component_class(**component_kwargs)
 
 
+def assert_declarations(
+    cls: type[Any], interface: type[Any], known: frozenset[str], spec: str
+) -> None:
+    """The check every kit's declaration test starts with: ``cls`` implements
+    ``interface``, declares only capabilities its ``spec`` defines (``known``) as a
+    frozenset, and a maturity level from ``maturity.yaml``'s ladder."""
+    from plait.interfaces import MATURITY_LEVELS
+
+    assert issubclass(cls, interface), f"{cls.__qualname__} is not a {interface.__qualname__}"
+    assert isinstance(cls.capabilities, frozenset), "capabilities must be a frozenset"
+    unknown = cls.capabilities - known
+    assert not unknown, f"capabilities not in the {spec} spec: {sorted(unknown)}"
+    assert cls.maturity in MATURITY_LEVELS, f"unknown maturity level {cls.maturity!r}"
+
+
 def child_pids() -> set[int]:
     """Process ids whose parent is this process (Linux /proc; empty elsewhere)."""
     me = os.getpid()

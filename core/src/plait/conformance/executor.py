@@ -15,13 +15,13 @@ import pytest
 from plait.conformance import tasks
 from plait.conformance.base import (
     ConformanceBase,
+    assert_declarations,
     call_with_timeout,
     child_pids,
     leftovers,
     requirement,
 )
 from plait.interfaces import (
-    MATURITY_LEVELS,
     Executor,
     ResourceSpecification,
     TaskDescription,
@@ -155,11 +155,7 @@ class ExecutorConformance(ConformanceBase):
     @requirement("EXE-006")
     def test_declares_capabilities_and_maturity(self) -> None:
         cls = self.component_class
-        assert issubclass(cls, Executor)
-        assert isinstance(cls.capabilities, frozenset)
-        unknown = cls.capabilities - EXECUTOR_CAPABILITIES
-        assert not unknown, f"capabilities not in the executor spec: {sorted(unknown)}"
-        assert cls.maturity in MATURITY_LEVELS
+        assert_declarations(cls, Executor, EXECUTOR_CAPABILITIES, "executor")
 
     @requirement("EXE-007")
     def test_unusable_executor_reports_instead_of_hanging(

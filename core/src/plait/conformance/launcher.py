@@ -23,9 +23,15 @@ from typing import Any, ClassVar, Protocol
 import pytest
 
 from plait.conformance._support import count_files, gate_loop, needs_backend, sh_quote
-from plait.conformance.base import ConformanceBase, child_pids, requirement, wait_until
+from plait.conformance.base import (
+    ConformanceBase,
+    assert_declarations,
+    child_pids,
+    requirement,
+    wait_until,
+)
 from plait.errors import ConfigError
-from plait.interfaces import MATURITY_LEVELS, Launcher
+from plait.interfaces import Launcher
 
 LAUNCHER_CAPABILITIES = frozenset({"fan_out", "mpi"})
 """Capabilities ``interface-specs/launcher.md`` defines."""
@@ -251,11 +257,7 @@ class LauncherConformance(ConformanceBase):
     @requirement("LNC-003")
     def test_declares_capabilities_and_maturity(self) -> None:
         cls = self.component_class
-        assert issubclass(cls, Launcher)
-        assert isinstance(cls.capabilities, frozenset)
-        unknown = cls.capabilities - LAUNCHER_CAPABILITIES
-        assert not unknown, f"capabilities not in the launcher spec: {sorted(unknown)}"
-        assert cls.maturity in MATURITY_LEVELS
+        assert_declarations(cls, Launcher, LAUNCHER_CAPABILITIES, "launcher")
 
     # --- core tier: running lines -------------------------------------------------------
 

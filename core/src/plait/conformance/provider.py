@@ -27,6 +27,7 @@ from plait.conformance._support import (
 )
 from plait.conformance.base import (
     ConformanceBase,
+    assert_declarations,
     call_with_timeout,
     child_pids,
     leftovers,
@@ -34,7 +35,7 @@ from plait.conformance.base import (
     wait_until,
 )
 from plait.errors import ConfigError, ResourceSpecificationError
-from plait.interfaces import MATURITY_LEVELS, ExecutionProvider, JobState, JobStatus
+from plait.interfaces import ExecutionProvider, JobState, JobStatus
 
 PROVIDER_CAPABILITIES = frozenset({"walltime", "std_streams"})
 """Capabilities ``interface-specs/provider.md`` defines."""
@@ -314,11 +315,7 @@ class ProviderConformance(ConformanceBase):
     @requirement("PRV-003")
     def test_declares_capabilities_and_maturity(self) -> None:
         cls = self.component_class
-        assert issubclass(cls, ExecutionProvider)
-        assert isinstance(cls.capabilities, frozenset)
-        unknown = cls.capabilities - PROVIDER_CAPABILITIES
-        assert not unknown, f"capabilities not in the provider spec: {sorted(unknown)}"
-        assert cls.maturity in MATURITY_LEVELS
+        assert_declarations(cls, ExecutionProvider, PROVIDER_CAPABILITIES, "provider")
 
     # --- core tier: blocks --------------------------------------------------------------
 

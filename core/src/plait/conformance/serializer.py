@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from plait.conformance.base import ConformanceBase, child_pids, requirement
+from plait.conformance.base import ConformanceBase, assert_declarations, child_pids, requirement
 from plait.errors import ComponentNotFoundError
-from plait.interfaces import MATURITY_LEVELS, Serializer
+from plait.interfaces import Serializer
 from plait.interfaces.serializer import IDENTIFIER_RE, frame, unframe
 
 SERIALIZER_CAPABILITIES = frozenset({"code", "objects"})
@@ -242,19 +242,15 @@ class SerializerConformance(ConformanceBase):
     @requirement("SER-003")
     def test_declares_what_it_carries(self) -> None:
         cls = self.component_class
-        assert issubclass(cls, Serializer)
+        assert_declarations(cls, Serializer, SERIALIZER_CAPABILITIES, "serializer")
         assert type(cls.can_code) is bool and type(cls.can_data) is bool, (
             "can_code and can_data must be bool"
         )
         assert cls.can_code or cls.can_data, "a serializer must carry code or data"
-        assert isinstance(cls.capabilities, frozenset)
-        unknown = cls.capabilities - SERIALIZER_CAPABILITIES
-        assert not unknown, f"capabilities not in the serializer spec: {sorted(unknown)}"
         assert ("code" in cls.capabilities) == cls.can_code, (
             f"capability 'code' must be declared exactly when can_code is true "
             f"(can_code={cls.can_code}, capabilities={sorted(cls.capabilities)})"
         )
-        assert cls.maturity in MATURITY_LEVELS
 
     @requirement("SER-004")
     def test_common_data_round_trips(self, serializer: Serializer) -> None:

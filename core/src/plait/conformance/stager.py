@@ -12,10 +12,16 @@ from typing import Any, ClassVar
 
 import pytest
 
-from plait.conformance.base import ConformanceBase, call_with_timeout, child_pids, requirement
+from plait.conformance.base import (
+    ConformanceBase,
+    assert_declarations,
+    call_with_timeout,
+    child_pids,
+    requirement,
+)
 from plait.data.files import File
 from plait.errors import MissingInputFileError, MissingOutputsError
-from plait.interfaces import MATURITY_LEVELS, Stager
+from plait.interfaces import Stager
 
 STAGER_CAPABILITIES = frozenset({"stage_out"})
 """Capabilities ``interface-specs/stager.md`` defines."""
@@ -104,15 +110,11 @@ class StagerConformance(ConformanceBase):
     @requirement("STG-001")
     def test_declares_schemes_capabilities_and_maturity(self) -> None:
         cls = self.component_class
-        assert issubclass(cls, Stager)
+        assert_declarations(cls, Stager, STAGER_CAPABILITIES, "stager")
         assert isinstance(cls.schemes, frozenset), "schemes must be a frozenset"
         assert cls.schemes, "schemes must not be empty"
         bad = sorted(s for s in cls.schemes if not (isinstance(s, str) and SCHEME_RE.fullmatch(s)))
         assert not bad, f"schemes must be lowercase URL schemes of 2+ characters: {bad}"
-        assert isinstance(cls.capabilities, frozenset)
-        unknown = cls.capabilities - STAGER_CAPABILITIES
-        assert not unknown, f"capabilities not in the stager spec: {sorted(unknown)}"
-        assert cls.maturity in MATURITY_LEVELS
 
     @requirement("STG-002")
     def test_construction_is_cheap_and_instances_pickle(
