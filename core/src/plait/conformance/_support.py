@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from plait.procfs import has_procfs, read_stat
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _BACKEND_FLAG = "_plait_needs_backend"
@@ -54,13 +56,9 @@ def promote_backend_tests(variant: type[Any]) -> None:
 
 def pid_alive(pid: int) -> bool:
     """True while process ``pid`` exists on this host and is not a zombie."""
-    if Path("/proc").is_dir():
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        fields = stat.rsplit(")", 1)[-1].split()
-        return bool(fields) and fields[0] not in ("Z", "X")
+    if has_procfs():
+        stat = read_stat(pid)
+        return stat is not None and stat.live
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -6,10 +6,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
+from plait.procfs import all_stats
 
 KIT_VERSION = "0.1.0"
 
@@ -109,23 +110,9 @@ def assert_declarations(
 
 
 def child_pids() -> set[int]:
-    """Process ids whose parent is this process (Linux /proc; empty elsewhere)."""
+    """Live processes whose parent is this process (Linux /proc; empty elsewhere)."""
     me = os.getpid()
-    pids: set[int] = set()
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return pids
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[0] != "Z" and int(fields[1]) == me:
-            pids.add(int(entry.name))
-    return pids
+    return {stat.pid for stat in all_stats() if stat.ppid == me and stat.live}
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:

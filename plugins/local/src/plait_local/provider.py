@@ -43,6 +43,7 @@ import attrs
 
 from plait.errors import ComponentNotFoundError, ConfigError, PlaitError
 from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher, parse_walltime
+from plait.procfs import all_stats, has_procfs
 from plait.validators import AttrsField, int_at_least
 from plait_local.launchers import SingleNodeLauncher
 
@@ -141,8 +142,7 @@ def _bash() -> str:
 
 def _group_alive(pgid: int) -> bool:
     """True while a process of group ``pgid`` runs (zombies do not count)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not has_procfs():
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
@@ -150,18 +150,7 @@ def _group_alive(pgid: int) -> bool:
         except PermissionError:
             return True
         return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        # fields: state ppid pgrp ...
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
+    return any(stat.pgrp == pgid and stat.live for stat in all_stats())
 
 
 def _signal_group(pgid: int, signum: int) -> None:
