@@ -83,6 +83,9 @@ class ConformanceBase:
     kind: ClassVar[str]
     spec_version: ClassVar[str]
     component_class: ClassVar[type[Any]]
+    timeout: ClassVar[float] = 60.0
+    """Seconds a kit test waits for a task, a call or a thread before failing; a slow
+    backend may raise it, the kit's own tests lower it to fail broken dummies fast."""
 
     @pytest.fixture
     def component_kwargs(self) -> dict[str, Any]:

@@ -115,8 +115,6 @@ class ErrorReporterConformance(ConformanceBase):
     kind: ClassVar[str] = "error_reporter"
     spec_version: ClassVar[str] = "0.1"
     timeout: ClassVar[float] = TIMEOUT
-    """Seconds a kit test waits for a call or a thread before failing; a slow backend may
-    raise it, the kit's own tests may lower it."""
 
     @pytest.fixture
     def read_output(self, capfd: pytest.CaptureFixture[str]) -> ReadOutput:

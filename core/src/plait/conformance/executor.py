@@ -49,8 +49,6 @@ class ExecutorConformance(ConformanceBase):
     kind: ClassVar[str] = "executor"
     spec_version: ClassVar[str] = "0.1"
     timeout: ClassVar[float] = TIMEOUT
-    """Seconds a kit test waits for a task or call before failing; a slow backend may
-    raise it, the kit's own tests lower it to fail broken dummies fast."""
 
     @pytest.fixture
     def executor(self, component_kwargs: dict[str, Any], tmp_path: Path) -> Iterator[Executor]:

@@ -183,6 +183,19 @@ def code_samples() -> dict[str, Callable[[int], int]]:
     }
 
 
+def round_trip_problems(serializer: Serializer, values: dict[str, Any]) -> list[str]:
+    """``"name: what differs"`` for each value that does not survive a round trip."""
+    problems = []
+    for name, value in values.items():
+        try:
+            found = mismatch(value, serializer.deserialize(serializer.serialize(value)))
+        except Exception as exc:
+            found = f"raised {type(exc).__name__}: {exc}"
+        if found:
+            problems.append(f"{name}: {found}")
+    return problems
+
+
 class SerializerConformance(ConformanceBase):
     """The serializer kit. Set ``component_class``; override ``component_kwargs`` for
     the options of a configured instance (SER-009 compares it with a default one)."""
@@ -190,8 +203,6 @@ class SerializerConformance(ConformanceBase):
     kind: ClassVar[str] = "serializer"
     spec_version: ClassVar[str] = "0.1"
     timeout: ClassVar[float] = TIMEOUT
-    """Seconds a kit test waits for a call or a thread before failing; a slow backend may
-    raise it, the kit's own tests may lower it."""
 
     @pytest.fixture
     def serializer(self, component_kwargs: dict[str, Any]) -> Serializer:
@@ -256,14 +267,7 @@ class SerializerConformance(ConformanceBase):
     def test_common_data_round_trips(self, serializer: Serializer) -> None:
         if not self.component_class.can_data:
             pytest.skip("can_data is False: the serializer carries only code")
-        problems = []
-        for name, value in COMMON_DATA.items():
-            try:
-                found = mismatch(value, serializer.deserialize(serializer.serialize(value)))
-            except Exception as exc:
-                found = f"raised {type(exc).__name__}: {exc}"
-            if found:
-                problems.append(f"{name}: {found}")
+        problems = round_trip_problems(serializer, COMMON_DATA)
         everything = dict(COMMON_DATA)
         found = mismatch(everything, serializer.deserialize(serializer.serialize(everything)))
         if found:
@@ -389,13 +393,5 @@ class SerializerConformance(ConformanceBase):
 
     @requirement("SER-102", capability="objects")
     def test_python_objects_round_trip(self, serializer: Serializer) -> None:
-        problems = []
-        objects = python_objects()
-        for name, value in objects.items():
-            try:
-                found = mismatch(value, serializer.deserialize(serializer.serialize(value)))
-            except Exception as exc:
-                found = f"raised {type(exc).__name__}: {exc}"
-            if found:
-                problems.append(f"{name}: {found}")
+        problems = round_trip_problems(serializer, python_objects())
         assert not problems, "round trip failed:\n" + "\n".join(problems)

@@ -49,8 +49,6 @@ class StagerConformance(ConformanceBase):
     kind: ClassVar[str] = "stager"
     spec_version: ClassVar[str] = "0.1"
     timeout: ClassVar[float] = TIMEOUT
-    """Seconds a kit test waits for a call or a thread before failing; a slow backend may
-    raise it, the kit's own tests may lower it."""
 
     @pytest.fixture
     def stager(self, component_kwargs: dict[str, Any]) -> Stager:
