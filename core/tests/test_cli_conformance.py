@@ -15,7 +15,7 @@ from plait.interfaces import Launcher
 from plait.plugins import get_plugin_system, hookimpl, reset_plugin_system
 from plait.registry import KIND_BASES, Registry
 
-EXECUTOR_IDS = [f"EXE-00{n}" for n in range(1, 8)] + ["EXE-101", "EXE-102"]
+EXECUTOR_IDS = [f"EXE-00{n}" for n in range(1, 8)] + ["EXE-101", "EXE-102", "EXE-103"]
 
 
 def invoke(*args: str) -> Result:
@@ -40,7 +40,7 @@ def test_threads_passes_the_executor_kit() -> None:
     assert re.search(r"^requirement\s+tier\s+status\s+reason$", result.output, re.M)
     table = rows(result.output)
     assert sorted(table) == EXECUTOR_IDS
-    for req_id in EXECUTOR_IDS[:-1]:
+    for req_id in EXECUTOR_IDS[:-2]:
         assert table[req_id][1] == "pass", (req_id, table[req_id])
     assert table["EXE-001"][0] == "core"
     assert table["EXE-102"] == [
@@ -48,7 +48,12 @@ def test_threads_passes_the_executor_kit() -> None:
         "skip",
         "capability 'resource_spec' not declared by ThreadPoolExecutor",
     ]
-    assert "threads: 8 pass, 1 skip" in result.output
+    assert table["EXE-103"] == [
+        "extended",
+        "skip",
+        "capability 'scaling' not declared by ThreadPoolExecutor",
+    ]
+    assert "threads: 8 pass, 2 skip" in result.output
 
 
 def test_failed_requirement_exits_nonzero_with_report(tmp_path: Path) -> None:

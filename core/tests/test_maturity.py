@@ -651,7 +651,7 @@ def test_load_without_configuration_does_not_warn(
     import plait
     from plait.errors import PlaitMaturityWarning
     from plait.maturity import reset_maturity_warnings
-    from plait_threads import ThreadPoolExecutor
+    from plait_htex import HighThroughputExecutor
 
     monkeypatch.chdir(tmp_path)  # the default run_dir, runinfo/, is relative
     reset_maturity_warnings()
@@ -663,8 +663,8 @@ def test_load_without_configuration_does_not_warn(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with plait.load() as dfk:
-            assert [type(e) for e in dfk.executors.values()] == [ThreadPoolExecutor]
-            assert ThreadPoolExecutor.maturity == "alpha"
+            assert [type(e) for e in dfk.executors.values()] == [HighThroughputExecutor]
+            assert HighThroughputExecutor.maturity == "alpha"
             assert double(2).result(timeout=30) == 4
     mine = [str(w.message) for w in caught if issubclass(w.category, PlaitMaturityWarning)]
     assert mine == []

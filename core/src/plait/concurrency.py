@@ -105,7 +105,7 @@ class LightFuture(Future[T]):
 
     def set_running_or_notify_cancel(self) -> bool:
         """As the base method, but a future already cancelled *and notified* (see
-        ``plait.apps.futures.cancel_and_notify``) answers False instead of raising."""
+        ``cancel_and_notify``) answers False instead of raising."""
         with self._condition:
             if self._state == PENDING:
                 self._state = RUNNING
@@ -118,3 +118,21 @@ class LightFuture(Future[T]):
                 return False
             state = self._state
         raise RuntimeError(f"{type(self).__name__} cannot start: it is {state.lower()}")
+
+
+def cancel_and_notify(future: Future[Any]) -> bool:
+    """Cancel ``future`` if it has not started; True if it is cancelled.
+
+    Unlike ``Future.cancel`` alone, this also wakes ``concurrent.futures.wait`` and
+    ``as_completed``: the base class leaves that to an executor calling
+    ``set_running_or_notify_cancel``, which never happens for a task the kernel or an
+    executor drops.
+    """
+    if not Future.cancel(future):
+        return False
+    with future._condition:  # type: ignore[attr-defined]
+        if future._state == CANCELLED:  # type: ignore[attr-defined]
+            future._state = CANCELLED_AND_NOTIFIED  # type: ignore[attr-defined]
+            for waiter in future._waiters:  # type: ignore[attr-defined]
+                waiter.add_cancelled(future)
+    return True

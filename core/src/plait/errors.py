@@ -218,6 +218,114 @@ class CapabilityError(PlaitError):
     default_hint = "choose an executor that declares the capability, or drop the request"
 
 
+class SerializationError(PlaitError):
+    """A task's function, arguments or result could not be turned into bytes, or bytes
+    could not be turned back, by any of the serializers tried. ``details["tried"]``
+    maps each serializer to its failure."""
+
+    code = "PLT-208"
+    title = "could not serialize task data"
+    default_hint = (
+        "return or pass plain data (numbers, str, lists, dicts, numpy arrays) instead of "
+        "objects bound to one process (locks, sockets, open files, generators)"
+    )
+
+
+# --- executor and resource failures ------------------------------------------------
+
+
+class ExecutorFailureError(PlaitError):
+    """Base of the failures of an executor's own machinery rather than of the task's
+    code. ``details`` names the ``executor``, ``host``, ``block``, ``worker`` and
+    ``attempt`` concerned where they are known; the kernel retries such tasks when
+    ``Config.retries`` allows."""
+
+    code = "PLT-209"
+    title = "executor failure"
+    default_hint = "see the executor's log in the run directory"
+
+
+class WorkerLostError(ExecutorFailureError):
+    """The worker process running the task died: it was killed (SIGKILL, the
+    out-of-memory killer), crashed (a segmentation fault) or called ``os._exit``."""
+
+    code = "PLT-210"
+    title = "worker process lost while running the task"
+    default_hint = (
+        "the task's code ended its process: look for os._exit, sys.exit in C code, a "
+        "crash in a compiled extension, or memory use beyond the node's limit "
+        "(mem_per_worker limits workers per node)"
+    )
+
+
+class ManagerLostError(ExecutorFailureError):
+    """The manager process of a worker pool stopped sending heartbeats, so its tasks
+    are presumed lost (the node failed, the process was killed, or the network
+    between the node and the interchange broke)."""
+
+    code = "PLT-211"
+    title = "worker pool manager lost"
+    default_hint = (
+        "read the block's stderr in the run directory; raise heartbeat_threshold if the "
+        "nodes are merely slow to answer"
+    )
+
+
+class BlockLostError(ExecutorFailureError):
+    """The block (batch job) running the task ended under it: cancelled by the
+    provider or the scheduler, killed at its walltime, or failed."""
+
+    code = "PLT-212"
+    title = "block ended while running the task"
+    default_hint = (
+        "if the block reached its walltime, raise the provider's walltime or set "
+        "drain_period; otherwise read the block's stdout/stderr named above"
+    )
+
+
+class InterchangeLostError(ExecutorFailureError):
+    """The executor's interchange process died, so tasks sent through it cannot
+    complete."""
+
+    code = "PLT-213"
+    title = "interchange process died"
+    default_hint = "read interchange.log in the executor's run directory, then rerun"
+
+
+class ExecutorUnavailableError(ExecutorFailureError):
+    """A task was given to an executor that is not started, has shut down, or has failed
+    for good (for example after repeated block failures)."""
+
+    code = "PLT-214"
+    title = "executor cannot take tasks"
+    default_hint = "use the executor only between plait.load(...) and cleanup"
+
+
+class RemoteTaskError(PlaitError):
+    """A task raised an exception in another process that could not be sent back as
+    itself (it could not be serialized); this error carries its type, message and the
+    remote traceback instead."""
+
+    code = "PLT-216"
+    title = "task raised an exception that could not be sent back"
+    default_hint = "read the remote traceback below; make the exception class picklable"
+
+
+class BlockFailureError(ExecutorFailureError):
+    """Blocks of an executor kept failing before doing any work (the worker pool could
+    not start: wrong Python, an import error, an unreachable interchange address, a
+    scheduler refusing the job), so the executor gave up instead of retrying forever.
+    The message carries the last block's own stderr."""
+
+    code = "PLT-215"
+    title = "blocks keep failing to start"
+    default_hint = (
+        "fix the cause shown in the block's stderr (worker_init, the Python on the "
+        "nodes, the executor's address); max_block_failures sets how many failures "
+        "are tolerated"
+    )
+
+
 # --- memoization and checkpoints ---------------------------------------------------
 
 

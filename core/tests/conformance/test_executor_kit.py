@@ -23,6 +23,7 @@ KIT_REQUIREMENTS = (
     "EXE-007",
     "EXE-101",
     "EXE-102",
+    "EXE-103",
 )
 
 BROKEN_TIMEOUT = 3.0
@@ -37,7 +38,8 @@ import time
 from concurrent.futures import Future, wait
 
 from plait.errors import ResourceSpecificationError
-from plait.interfaces import Executor
+from plait.interfaces import ScalingExecutor
+from plait.scaling import BlockLoad, ExecutorLoad
 
 COMMON_KEYS = ("cores", "memory", "gpus", "num_nodes", "ranks_per_node", "num_ranks")
 
@@ -53,11 +55,13 @@ def cancel_queued(future):
     return True
 
 
-class Compliant(Executor):
-    """A small thread pool that follows interface-specs/executor.md."""
+class Compliant(ScalingExecutor):
+    """A small thread pool that follows interface-specs/executor.md. Its "blocks" are
+    bookkeeping only: every task runs on the one pool, whatever blocks exist."""
 
-    capabilities = frozenset({"cancel", "resource_spec"})
+    capabilities = frozenset({"cancel", "resource_spec", "scaling"})
     maturity = "beta"
+    provider = None
 
     def __init__(self, label="dummy", workers=4):
         if workers < 1:
@@ -66,6 +70,10 @@ class Compliant(Executor):
         self.workers = workers
         self._queue = None
         self._threads = []
+        self._blocks = ["0"]
+        self._next_block = 1
+        self._pending = set()
+        self._lock = threading.Lock()
 
     def start(self, run_dir):
         q = self._queue = queue.SimpleQueue()
@@ -87,8 +95,35 @@ class Compliant(Executor):
             raise RuntimeError(f"executor {self.label!r} is not running")
         self.check_resources(task.resources)
         future = Future()
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
         q.put((future, func, args, kwargs))
         return future
+
+    def _forget(self, future):
+        with self._lock:
+            self._pending.discard(future)
+
+    def poll_blocks(self):
+        pass
+
+    def scaling_load(self):
+        with self._lock:
+            outstanding = len(self._pending)
+        blocks = [BlockLoad(b, 0, 0.0) for b in self._blocks]
+        return ExecutorLoad(outstanding=outstanding, slots_per_block=self.workers, blocks=blocks)
+
+    def scale_out(self, blocks):
+        new = [str(self._next_block + i) for i in range(blocks)]
+        self._next_block += blocks
+        self._blocks += new
+        return new
+
+    def scale_in(self, block_ids):
+        stopped = [b for b in block_ids if b in self._blocks]
+        self._blocks = [b for b in self._blocks if b not in stopped]
+        return stopped
 
     def _work(self, q):
         while True:
@@ -250,7 +285,7 @@ class EmptyLabel(Compliant):
 class UnknownCapability(Compliant):
     """Declares a capability the executor spec does not define."""
 
-    capabilities = frozenset({"cancel", "resource_spec", "teleport"})
+    capabilities = frozenset({"cancel", "resource_spec", "scaling", "teleport"})
 
 
 class UnknownMaturity(Compliant):
@@ -292,6 +327,18 @@ class RejectsCommonKeys(Compliant):
         if asked:
             raise ResourceSpecificationError(f"cannot honour {asked}")
         super().check_resources(resources)
+
+
+# --- EXE-103 (scaling) ------------------------------------------------------------------
+
+
+class ForgetsNewBlocks(Compliant):
+    """scale_out() returns new block ids but the load never shows them."""
+
+    def scale_out(self, blocks):
+        new = [str(self._next_block + i) for i in range(blocks)]
+        self._next_block += blocks
+        return new
 '''
 
 KIT_MODULE = """
@@ -325,6 +372,7 @@ BROKEN = [
     Broken("HangsWhenNotStarted", "EXE-007", "test_unusable_executor_reports_instead_of_hanging"),
     Broken("CancelLies", "EXE-101", "test_cancel_stops_tasks_that_have_not_run"),
     Broken("RejectsCommonKeys", "EXE-102", "test_runs_tasks_with_common_resource_keys"),
+    Broken("ForgetsNewBlocks", "EXE-103", "test_scales_blocks_out_and_in"),
 ]
 
 
@@ -344,7 +392,9 @@ def test_the_cases_cover_every_requirement_of_the_kit() -> None:
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
     run = run_dummy(pytester, "Compliant", timeout=None)
-    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=12, extended=("EXE-101", "EXE-102"))
+    kitrun.assert_compliant(
+        run, KIT_REQUIREMENTS, passed=13, extended=("EXE-101", "EXE-102", "EXE-103")
+    )
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
@@ -353,4 +403,4 @@ def test_broken_dummy_fails_exactly_its_requirement(
 ) -> None:
     run = run_dummy(pytester, case.dummy, timeout=BROKEN_TIMEOUT)
     kitrun.assert_only_broken(run, case, KIT_REQUIREMENTS)
-    run.result.assert_outcomes(passed=11, failed=1)
+    run.result.assert_outcomes(passed=12, failed=1)

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future
-from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED
+from concurrent.futures._base import CANCELLED_AND_NOTIFIED, FINISHED
 from typing import TYPE_CHECKING, Any
 
-from plait.concurrency import LightFuture
+from plait.concurrency import LightFuture, cancel_and_notify
 
 if TYPE_CHECKING:
     from plait.data.futures import DataFuture
     from plait.kernel.dfk import DataFlowKernel
-
-
-def cancel_and_notify(future: Future[Any]) -> bool:
-    """Cancel ``future`` if it has not started; True if it is cancelled.
-
-    Unlike ``Future.cancel`` alone, this also wakes ``concurrent.futures.wait`` and
-    ``as_completed``: the base class leaves that to an executor calling
-    ``set_running_or_notify_cancel``, which never happens for a task the kernel drops.
-    """
-    if not Future.cancel(future):
-        return False
-    with future._condition:  # type: ignore[attr-defined]
-        if future._state == CANCELLED:  # type: ignore[attr-defined]
-            future._state = CANCELLED_AND_NOTIFIED  # type: ignore[attr-defined]
-            for waiter in future._waiters:  # type: ignore[attr-defined]
-                waiter.add_cancelled(future)
-    return True
 
 
 class AppFuture(LightFuture[Any]):

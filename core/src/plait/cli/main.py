@@ -9,6 +9,7 @@ import click
 
 from plait.cli.conformance import conformance
 from plait.cli.maturity import maturity
+from plait.cli.perf import perf
 from plait.errors import PlaitError
 from plait.plugins import get_plugin_system
 from plait.registry import KIND_BASES
@@ -78,3 +79,4 @@ def plugins(as_json: bool) -> None:
 
 main.add_command(conformance)
 main.add_command(maturity)
+main.add_command(perf)

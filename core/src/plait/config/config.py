@@ -59,6 +59,42 @@ def build_component(
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def component_option(
+    kind_name: str, base: type[Any], owner: str, option: str, example: str
+) -> Callable[[Any], Any]:
+    """An attrs converter for an option that holds a component of ``kind_name``: an
+    instance of ``base``, the name of an installed component (``"simple"``), or a table
+    with a ``kind`` key and the component's options. Anything else, or an unknown name,
+    raises :class:`~plait.errors.ConfigError` naming ``owner.option``; ``example`` is
+    shown in the hint (e.g. ``launcher = "single-node"``)."""
+    from plait.errors import ComponentNotFoundError
+
+    where = f"{owner}.{option}"
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, base):
+            return value
+        if isinstance(value, str):
+            data: Mapping[str, Any] = {"kind": value}
+        elif isinstance(value, Mapping):
+            data = value
+        else:
+            raise ConfigError(
+                f"{where}={value!r} is not a {kind_name}, a {kind_name} name or a table",
+                hint=f"use e.g. {example}",
+                option=option,
+            )
+        try:
+            built = build_component(kind_name, data, where)
+        except ComponentNotFoundError as exc:
+            raise ConfigError(f"{where}: {exc.message}", hint=exc.hint, option=option) from None
+        if not isinstance(built, base):  # pragma: no cover - the registry checks the base
+            raise ConfigError(f"{where}: {built!r} is not a {kind_name}", option=option)
+        return built
+
+    return convert
+
+
 def _executors(value: Any) -> list[Executor]:
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"executors must be a list, got {type(value).__name__}")
@@ -115,6 +151,26 @@ def _paths(value: Any) -> list[str]:
     return [os.fspath(p) for p in value]
 
 
+def _check_strategy(instance: Config, attribute: AttrsField, value: Any) -> None:
+    from plait.scaling import STRATEGIES
+
+    if value not in STRATEGIES:
+        close = difflib.get_close_matches(str(value), STRATEGIES, n=1)
+        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"strategy={value!r} is not one of {', '.join(STRATEGIES)}{suggestion}",
+            hint="'simple' scales out when tasks wait and in when all is idle; 'auto' also "
+            "scales in single idle blocks; 'none' keeps init_blocks",
+            option="strategy",
+        )
+
+
+def _seconds_or_zero(value: Any) -> float:
+    if value == 0 and not isinstance(value, bool):
+        return 0.0
+    return _period(value)
+
+
 def _period(value: Any) -> float:
     seconds = parse_walltime(value)
     assert seconds is not None
@@ -135,6 +191,10 @@ class Config:
     exception: ``wait`` for tasks, or ``cleanup`` at once. ``enable_development`` names
     the development-level components this configuration may use (they are refused
     otherwise; ``PLAIT_ENABLE_DEVELOPMENT=a,b`` does the same), see :mod:`plait.maturity`.
+    Executors that run workers in blocks (capability ``scaling``) are scaled by
+    ``strategy`` (``simple``, ``auto`` or ``none``, :mod:`plait.scaling.strategy`), a
+    round every ``strategy_period`` seconds; blocks idle for ``max_idletime`` seconds
+    are scaled in.
     """
 
     executors: list[Executor] = attrs.field(
@@ -154,6 +214,9 @@ class Config:
         default="wait", validator=attrs.validators.in_(("wait", "cleanup"))
     )
     enable_development: list[str] = attrs.field(factory=list, converter=_names)
+    strategy: str = attrs.field(default="simple", validator=_check_strategy)
+    strategy_period: float = attrs.field(default=5.0, converter=_period)
+    max_idletime: float = attrs.field(default=120.0, converter=_seconds_or_zero)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Config:

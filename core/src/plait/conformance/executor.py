@@ -20,14 +20,16 @@ from plait.conformance.base import (
     child_pids,
     leftovers,
     requirement,
+    wait_until,
 )
 from plait.interfaces import (
     Executor,
     ResourceSpecification,
+    ScalingExecutor,
     TaskDescription,
 )
 
-EXECUTOR_CAPABILITIES = frozenset({"cancel", "resource_spec"})
+EXECUTOR_CAPABILITIES = frozenset({"cancel", "resource_spec", "scaling"})
 """Capabilities ``interface-specs/executor.md`` defines."""
 
 TIMEOUT = 60.0
@@ -202,3 +204,33 @@ class ExecutorConformance(ConformanceBase):
     def test_runs_tasks_with_common_resource_keys(self, executor: Executor) -> None:
         spec = ResourceSpecification(cores=1, memory=100)
         assert executor.submit(_task(0, spec), tasks.add, (1, 2), {}).result(self.timeout) == 3
+
+    @requirement("EXE-103", capability="scaling")
+    def test_scales_blocks_out_and_in(self, executor: Executor, gate: Path) -> None:
+        assert isinstance(executor, ScalingExecutor), "'scaling' needs a ScalingExecutor"
+
+        def live() -> set[str]:
+            assert isinstance(executor, ScalingExecutor)
+            return {b.block_id for b in executor.scaling_load().blocks}
+
+        before = live()
+        futures = [
+            executor.submit(_task(i), tasks.wait_for_file, (str(gate), i), {}) for i in range(3)
+        ]
+        try:
+            assert executor.scaling_load().outstanding == 3
+            new = executor.scale_out(1)
+            assert len(new) == 1 and not set(new) & before, f"scale_out(1) returned {new}"
+            assert set(new) <= live(), "a new block is missing from the load"
+        finally:
+            gate.touch()
+        assert [f.result(self.timeout) for f in futures] == [0, 1, 2]
+        assert wait_until(lambda: executor.scaling_load().outstanding == 0, self.timeout)
+        assert wait_until(lambda: executor.scale_in(new) == new or not set(new) & live(), 10)
+
+        def gone() -> bool:
+            executor.poll_blocks()
+            return not set(new) & live()
+
+        assert wait_until(gone, self.timeout), "a scaled-in block stayed in the load"
+        assert executor.submit(_task(9), tasks.add, (4, 5), {}).result(self.timeout) == 9

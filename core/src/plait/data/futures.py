@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from plait.apps.futures import cancel_and_notify
+from plait.concurrency import cancel_and_notify
 from plait.data.files import File
 
 if TYPE_CHECKING:

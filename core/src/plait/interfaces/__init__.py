@@ -3,7 +3,7 @@
 from plait.concurrency import LightFuture
 from plait.interfaces.component import MATURITY_LEVELS, Component
 from plait.interfaces.error_reporter import ErrorContext, ErrorReporter
-from plait.interfaces.executor import Executor
+from plait.interfaces.executor import Executor, ScalingExecutor
 from plait.interfaces.launcher import Launcher
 from plait.interfaces.provider import ExecutionProvider
 from plait.interfaces.serializer import Serializer, frame, identifier_of, unframe
@@ -30,6 +30,7 @@ __all__ = [
     "Launcher",
     "LightFuture",
     "ResourceSpecification",
+    "ScalingExecutor",
     "Serializer",
     "Stager",
     "TaskDescription",

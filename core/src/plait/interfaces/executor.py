@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from plait.interfaces.component import Component
+from plait.interfaces.provider import ExecutionProvider
 from plait.interfaces.types import TaskDescription
+from plait.scaling.strategy import ExecutorLoad
 
 
 class Executor(Component, abc.ABC):
@@ -23,7 +25,8 @@ class Executor(Component, abc.ABC):
     started (EXE-004).
 
     Capabilities: ``cancel`` (``cancel`` can stop a launched task, EXE-101),
-    ``resource_spec`` (honours :class:`~plait.interfaces.ResourceSpecification`, EXE-102).
+    ``resource_spec`` (honours :class:`~plait.interfaces.ResourceSpecification`, EXE-102),
+    ``scaling`` (a :class:`ScalingExecutor`, EXE-103).
     """
 
     label: str
@@ -51,3 +54,32 @@ class Executor(Component, abc.ABC):
     @abc.abstractmethod
     def shutdown(self, wait: bool = True) -> None:
         """Release everything; with ``wait`` first let submitted tasks finish (EXE-004)."""
+
+
+class ScalingExecutor(Executor):
+    """An executor whose workers run in blocks from an execution provider (capability
+    ``scaling``, EXE-103).
+
+    The kernel's scaling loop (:class:`plait.scaling.ScalingLoop`) calls these four
+    methods from its own thread, never concurrently with each other; the executor
+    starts its ``init_blocks`` itself in ``start``.
+    """
+
+    provider: ExecutionProvider
+
+    @abc.abstractmethod
+    def poll_blocks(self) -> None:
+        """Read the provider's block states; fail or retry the tasks of blocks that
+        ended, and count block failures (:class:`plait.scaling.BlockSet`)."""
+
+    @abc.abstractmethod
+    def scaling_load(self) -> ExecutorLoad:
+        """A snapshot of outstanding tasks and live blocks for the strategy."""
+
+    @abc.abstractmethod
+    def scale_out(self, blocks: int) -> list[str]:
+        """Start ``blocks`` more blocks; return their ids."""
+
+    @abc.abstractmethod
+    def scale_in(self, block_ids: Sequence[str]) -> list[str]:
+        """Stop the named blocks once no task runs on them; return the ids stopped."""

@@ -32,6 +32,7 @@ from plait.interfaces import (
     ErrorReporter,
     Executor,
     ResourceSpecification,
+    ScalingExecutor,
     parse_walltime,
 )
 from plait.kernel.checkpoint import load_checkpoints
@@ -40,6 +41,7 @@ from plait.kernel.dispatcher import CALL, CANCELLED, STOP, SUBMIT, Dispatcher
 from plait.kernel.records import TaskRecord
 from plait.kernel.rundir import make_run_dir
 from plait.plugins import get_plugin_system
+from plait.scaling import ScalingLoop
 
 logger = logging.getLogger("plait")
 T = TypeVar("T")
@@ -90,6 +92,7 @@ class DataFlowKernel:
                 executor.shutdown(wait=False)
             self._stop_logging()
             raise
+        self.scaling = self._start_scaling()
         self.dispatcher = Dispatcher(self)
         self._thread = threading.Thread(
             target=self.dispatcher.run, name="plait-dispatcher", daemon=True
@@ -165,7 +168,10 @@ class DataFlowKernel:
                 rec.resources = _resources(value)
         if rec.resources.walltime is not None and rec.walltime is None:
             rec.walltime = rec.resources.walltime
-        needs_executor = attrs.evolve(rec.resources, walltime=None) != EMPTY_RESOURCES
+        # walltime is enforced by the kernel; priority is a hint executors may ignore
+        needs_executor = (
+            attrs.evolve(rec.resources, walltime=None, priority=None) != EMPTY_RESOURCES
+        )
         if needs_executor and not any(e.has_capability("resource_spec") for e in rec.candidates):
             raise CapabilityError(
                 f"app {rec.app.name!r} passes a resource specification but none of its "
@@ -235,6 +241,8 @@ class DataFlowKernel:
         self.queue.put((STOP,))
         if threading.current_thread() is not self._thread:
             self._thread.join()
+        if self.scaling is not None:
+            self.scaling.stop()
         for executor in self.executors.values():
             try:
                 executor.shutdown(wait=True)
@@ -267,6 +275,20 @@ class DataFlowKernel:
             self.cleanup()
 
     # --- the run log -----------------------------------------------------------
+
+    def _start_scaling(self) -> ScalingLoop | None:
+        """The scaling loop over the executors that run workers in blocks, if any."""
+        scalable = [e for e in self.executors.values() if isinstance(e, ScalingExecutor)]
+        if not scalable:
+            return None
+        loop = ScalingLoop(
+            scalable,
+            self.config.strategy,
+            self.config.strategy_period,
+            self.config.max_idletime,
+        )
+        loop.start()
+        return loop
 
     def _start_logging(self) -> logging.Handler | None:
         if not self.config.initialize_logging:

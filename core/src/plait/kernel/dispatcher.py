@@ -17,8 +17,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from plait.apps.execution import TaskCall
-from plait.apps.futures import AppFuture, cancel_and_notify
+from plait.apps.futures import AppFuture
 from plait.apps.streams import AUTO_LOGNAME, auto_log_path, stream_path
+from plait.concurrency import cancel_and_notify
 from plait.data.files import File
 from plait.data.futures import DataFuture
 from plait.errors import DependencyError, JoinAppError

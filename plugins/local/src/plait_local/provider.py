@@ -41,7 +41,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from plait.errors import ComponentNotFoundError, ConfigError, PlaitError
+from plait.config.config import component_option
+from plait.errors import ConfigError, PlaitError
 from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher, parse_walltime
 from plait.procfs import all_stats, has_procfs
 from plait.validators import AttrsField, int_at_least
@@ -105,32 +106,20 @@ def _walltime(value: float | str | None) -> float | None:
         ) from None
 
 
+_to_launcher = component_option(
+    "launcher",
+    Launcher,
+    "LocalProvider",
+    "launcher",
+    example='launcher = "single-node" or launcher = {kind = "wrapped", prepend = "..."}',
+)
+
+
 def _launcher(value: Launcher | str | Mapping[str, Any]) -> Launcher:
     """A launcher instance, the name of an installed launcher (``"simple"``), or a table
     with a ``kind`` key and the launcher's options."""
-    if isinstance(value, Launcher):
-        return value
-    from plait.config.config import build_component
-
-    if isinstance(value, str):
-        data: Mapping[str, Any] = {"kind": value}
-    elif isinstance(value, Mapping):
-        data = value
-    else:
-        raise ConfigError(
-            f"LocalProvider.launcher={value!r} is not a launcher, a launcher name or a table",
-            hint='use e.g. launcher = "single-node" or launcher = {kind = "wrapped", ...}',
-            option="launcher",
-        )
-    try:
-        built = build_component("launcher", data, "LocalProvider.launcher")
-    except ComponentNotFoundError as exc:
-        raise ConfigError(
-            f"LocalProvider.launcher: {exc.message}", hint=exc.hint, option="launcher"
-        ) from None
-    if not isinstance(built, Launcher):  # pragma: no cover - the registry checks the base
-        raise ConfigError(f"LocalProvider.launcher: {built!r} is not a launcher")
-    return built
+    launcher: Launcher = _to_launcher(value)
+    return launcher
 
 
 # --- processes ------------------------------------------------------------------------

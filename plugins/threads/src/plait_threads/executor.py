@@ -9,9 +9,10 @@ from typing import Any
 
 import attrs
 
+from plait.concurrency import cancel_and_notify
 from plait.interfaces import Executor, LightFuture, TaskDescription
 from plait.validators import int_at_least
-from plait_threads.pool import ThreadPool, cancel_queued_future
+from plait_threads.pool import ThreadPool
 
 
 @attrs.define(eq=False)
@@ -48,7 +49,7 @@ class ThreadPoolExecutor(Executor):
 
     def cancel(self, future: Future[Any]) -> bool:
         assert isinstance(future, LightFuture)
-        return cancel_queued_future(future)
+        return cancel_and_notify(future)
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:

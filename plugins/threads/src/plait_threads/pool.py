@@ -15,17 +15,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from plait.concurrency import cancel_and_notify
 from plait.interfaces import LightFuture
 
 _Item = tuple[LightFuture[Any], Callable[..., Any], Sequence[Any], Mapping[str, Any]]
-
-
-def cancel_queued_future(future: LightFuture[Any]) -> bool:
-    """Cancel a future no worker has taken yet, waking ``concurrent.futures.wait``."""
-    if not future.cancel():
-        return False
-    future.set_running_or_notify_cancel()  # CANCELLED -> CANCELLED_AND_NOTIFIED
-    return True
 
 
 class ThreadPool:
@@ -75,7 +68,7 @@ class ThreadPool:
                 except queue.Empty:
                     break
                 if item is not None:
-                    cancel_queued_future(item[0])
+                    cancel_and_notify(item[0])
         for _ in self._threads:
             self._queue.put(None)
         if wait:

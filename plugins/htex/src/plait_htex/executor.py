@@ -1,0 +1,531 @@
+"""HighThroughputExecutor: tasks flow to worker pools in provider blocks over ZeroMQ.
+
+::
+
+    submit side (this process)          interchange process        each block, each node
+    HighThroughputExecutor.submit  -->  priority queue      -->    manager --> N workers
+    futures completed        <-- results, events <--         <-- results <--
+
+The executor encodes each task once (:mod:`plait_htex.codec`) into a frame with a small
+header (:mod:`plait_htex.protocol`); the interchange and managers forward frames in
+batches without decoding them. Blocks come from the provider and are scaled by the
+kernel's scaling loop through the :class:`~plait.interfaces.ScalingExecutor` methods.
+
+Failures never lose a task: a task whose worker dies fails with
+:class:`~plait.errors.WorkerLostError`, one whose manager goes silent for
+``heartbeat_threshold`` with :class:`~plait.errors.ManagerLostError`, one whose block
+ended under it with :class:`~plait.errors.BlockLostError`, every outstanding task with
+:class:`~plait.errors.InterchangeLostError` if the interchange dies, and with
+:class:`~plait.errors.BlockFailureError` once ``max_block_failures`` blocks failed in a
+row; the kernel retries them when ``Config.retries`` allows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+
+from plait.concurrency import cancel_and_notify
+from plait.config.config import component_option
+from plait.errors import (
+    BlockLostError,
+    ConfigError,
+    ExecutorFailureError,
+    ExecutorUnavailableError,
+    ManagerLostError,
+    PlaitError,
+    RemoteTaskError,
+    SerializationError,
+    WorkerLostError,
+)
+from plait.interfaces import (
+    ExecutionProvider,
+    LightFuture,
+    ScalingExecutor,
+    TaskDescription,
+)
+from plait.plugins import registry
+from plait.scaling import BlockLoad, BlockSet, ExecutorLoad
+from plait.scaling.blocks import describe
+from plait.validators import AttrsField, int_at_least
+from plait_htex import protocol
+from plait_htex.client import InterchangeClient
+from plait_htex.codec import Codec, RemoteFailure, RemoteTraceback
+from plait_htex.curve import make_keys
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT = 30.0
+"""Seconds the interchange has to start."""
+STOP_TIMEOUT = 10.0
+"""Seconds the interchange has to stop before it is killed."""
+
+
+def _positive(instance: object, attribute: AttrsField, value: object) -> None:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or value <= 0:  # type: ignore[operator]
+        raise ConfigError(
+            f"{type(instance).__name__}.{attribute.name}={value!r} must be a positive number",
+            option=attribute.name,
+        )
+
+
+def _optional_positive(instance: object, attribute: AttrsField, value: object) -> None:
+    if value is not None:
+        _positive(instance, attribute, value)
+
+
+def _default_serializers() -> list[str]:
+    installed = registry("serializer")
+    return [name for name in ("pickle", "cloudpickle") if name in installed]
+
+
+_to_provider = component_option(
+    "provider",
+    ExecutionProvider,
+    "HighThroughputExecutor",
+    "provider",
+    example='provider = {kind = "local", max_blocks = 2}',
+)
+
+
+def _provider(value: ExecutionProvider | str | Mapping[str, Any]) -> ExecutionProvider:
+    """A provider instance, the name of an installed provider, or a table with ``kind``."""
+    provider: ExecutionProvider = _to_provider(value)
+    return provider
+
+
+def _default_provider() -> ExecutionProvider:
+    """The local provider, chosen by plait rather than the user: no maturity warning."""
+    provider = registry("provider").get("local")()
+    assert isinstance(provider, ExecutionProvider)
+    return provider
+
+
+@attrs.define(eq=False)
+class HighThroughputExecutor(ScalingExecutor):
+    """Runs tasks on pools of worker processes in blocks obtained from ``provider``.
+
+    Options (Parsl's names where Parsl has the option):
+
+    * ``provider``: where blocks run (an instance, a name such as ``"local"``, or a table
+      with ``kind``); its ``init_blocks``, ``min_blocks``, ``max_blocks`` and
+      ``parallelism`` bound the scaling.
+    * ``max_workers_per_node``, ``cores_per_worker``, ``mem_per_worker`` (MB): each
+      node's manager starts as many workers as fit all three (at least one).
+    * ``prefetch_capacity``: tasks a manager holds beyond one per worker, so workers do
+      not wait for the next task to arrive.
+    * ``heartbeat_period`` / ``heartbeat_threshold`` (seconds): managers and interchange
+      exchange heartbeats; silence for the threshold means the peer is lost.
+    * ``drain_period`` (seconds): a manager takes no new tasks that long after it
+      started and exits once idle (set it below the provider's walltime).
+    * ``address`` (what managers connect to; default loopback for the local provider,
+      else this host's name), ``bind_address``, ``worker_port_range``.
+    * ``worker_python``: the Python that runs managers and workers on the nodes.
+    * ``serializers``: ordered serializer names; each object goes with the first one
+      that can carry it (default ``pickle``, which refuses what another process could
+      not load, then ``cloudpickle`` when installed).
+    * ``encrypted``: CurveZMQ on every socket, with keys generated for each run.
+    * ``max_block_failures``: blocks failing in a row before the executor gives up.
+    * ``connect_timeout``: seconds a manager tries to reach the interchange.
+
+    Task ``priority`` (in the resource specification) orders queued tasks, lower first.
+    """
+
+    label: str = "htex"
+    provider: ExecutionProvider = attrs.field(factory=_default_provider, converter=_provider)
+    max_workers_per_node: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(int_at_least(1))
+    )
+    cores_per_worker: float = attrs.field(default=1.0, validator=_positive)
+    mem_per_worker: float | None = attrs.field(default=None, validator=_optional_positive)
+    prefetch_capacity: int = attrs.field(default=0, validator=int_at_least(0))
+    heartbeat_period: float = attrs.field(default=2.0, validator=_positive)
+    heartbeat_threshold: float = attrs.field(default=4.0, validator=_positive)
+    drain_period: float | None = attrs.field(default=None, validator=_optional_positive)
+    address: str | None = None
+    bind_address: str | None = None
+    worker_port_range: tuple[int, int] = (0, 0)
+    worker_python: str = sys.executable
+    serializers: list[str] = attrs.field(factory=_default_serializers)
+    encrypted: bool = False
+    max_block_failures: int = attrs.field(default=3, validator=int_at_least(1))
+    connect_timeout: float = attrs.field(default=10.0, validator=_positive)
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"cancel", "scaling"})
+    maturity: ClassVar[str] = "alpha"
+
+    _codec: Codec | None = attrs.field(default=None, init=False, repr=False)
+    _client: InterchangeClient | None = attrs.field(default=None, init=False, repr=False)
+    _blocks: BlockSet | None = attrs.field(default=None, init=False, repr=False)
+    _tasks: dict[int, tuple[LightFuture[Any], TaskDescription]] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
+    _keys: Any = attrs.field(factory=lambda: itertools.count(1), init=False, repr=False)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+    _failure: PlaitError | None = attrs.field(default=None, init=False, repr=False)
+    _open: bool = attrs.field(default=False, init=False, repr=False)
+    _run_dir: Path | None = attrs.field(default=None, init=False, repr=False)
+    _curve_dir: Path | None = attrs.field(default=None, init=False, repr=False)
+    _workers_seen: int = attrs.field(default=0, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.heartbeat_threshold < self.heartbeat_period:
+            raise ConfigError(
+                f"HighThroughputExecutor: heartbeat_threshold={self.heartbeat_threshold} is "
+                f"shorter than heartbeat_period={self.heartbeat_period}",
+                hint="make heartbeat_threshold at least twice heartbeat_period",
+                option="heartbeat_threshold",
+            )
+        if not self.serializers:
+            raise ConfigError(
+                "HighThroughputExecutor.serializers is empty",
+                hint='install plait-cloudpickle or list serializers, e.g. ["pickle"]',
+                option="serializers",
+            )
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self, run_dir: Path) -> None:
+        """Start the interchange and the provider's ``init_blocks`` blocks."""
+        self._run_dir = Path(run_dir) / "htex" / self.label
+        self._run_dir.mkdir(parents=True, exist_ok=True)
+        self._codec = Codec(self.serializers)
+        if self.encrypted:
+            self._curve_dir = make_keys(self._run_dir / "curve")
+        if self.provider.script_dir is None:
+            self.provider.script_dir = str(self._run_dir / "blocks")
+        low, high = self.worker_port_range
+        interchange_args = [
+            "--bind-address", self.bind_address or self._address(),
+            "--port-range", f"{low}:{high}",
+            "--heartbeat-period", str(self.heartbeat_period),
+            "--heartbeat-threshold", str(self.heartbeat_threshold),
+            "--prefetch", str(self.prefetch_capacity),
+        ]  # fmt: skip
+        client = InterchangeClient(
+            self.label,
+            self._run_dir,
+            interchange_args,
+            self._curve_dir,
+            self._on_results,
+            self._on_event,
+            self._fail_everything,
+        )
+        self._client = client
+        self._port = client.start(START_TIMEOUT)
+        self._blocks = BlockSet(
+            self.provider,
+            self.label,
+            self._launch_command,
+            tasks_per_node=1,
+            max_failures=self.max_block_failures,
+            on_failure=self._fail_everything,
+        )
+        self._open = True
+        self._blocks.scale_out(self.provider.init_blocks)
+
+    def _address(self) -> str:
+        if self.address is not None:
+            return self.address
+        if (
+            getattr(self.provider, "label", None) == "local"
+            or type(self.provider).__name__ == "LocalProvider"
+        ):
+            return "127.0.0.1"
+        import socket
+
+        return socket.gethostname()
+
+    def _launch_command(self, block_id: str) -> str:
+        parts = [
+            self.worker_python, "-m", "plait_htex.manager",
+            "--interchange", f"tcp://{self._address()}:{self._port}",
+            "--block", block_id,
+            "--cores-per-worker", str(self.cores_per_worker),
+            "--heartbeat-period", str(self.heartbeat_period),
+            "--heartbeat-threshold", str(self.heartbeat_threshold),
+            "--connect-timeout", str(self.connect_timeout),
+            "--serializers", ",".join(self.serializers),
+            "--prefetch", str(self.prefetch_capacity),
+        ]  # fmt: skip
+        if self.max_workers_per_node is not None:
+            parts += ["--max-workers", str(self.max_workers_per_node)]
+        if self.mem_per_worker is not None:
+            parts += ["--mem-per-worker", str(self.mem_per_worker)]
+        if self.drain_period is not None:
+            parts += ["--drain-period", str(self.drain_period)]
+        if self._curve_dir is not None:
+            parts += ["--curve-dir", str(self._curve_dir)]
+        import shlex
+
+        return shlex.join(parts)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Let outstanding tasks finish (``wait``), then stop the interchange, cancel every
+        block, and fail whatever is still outstanding."""
+        if wait:
+            while self._open and self._failure is None:
+                with self._lock:
+                    pending = [f for f, _ in self._tasks.values()]
+                if not pending:
+                    break
+                for future in pending:
+                    future.exception()
+        with self._lock:
+            was_open, self._open = self._open, False
+        if self._client is not None:
+            self._client.stop(STOP_TIMEOUT)
+        if self._blocks is not None:
+            self._blocks.cancel_all()
+        if was_open or self._tasks:
+            self._fail_all(ExecutorUnavailableError(
+                f"executor {self.label!r} shut down before the task finished",
+                executor=self.label,
+            ))  # fmt: skip
+
+    # --- tasks --------------------------------------------------------------------------
+
+    def submit(
+        self,
+        task: TaskDescription,
+        func: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> Future[Any]:
+        """Encode the task and queue it for the interchange; never waits for it."""
+        if not self._open or self._codec is None or self._client is None:
+            raise self._failure or ExecutorUnavailableError(
+                f"executor {self.label!r} is not running (start it, or it has shut down)",
+                executor=self.label,
+            )
+        codec = self._codec
+        function = codec.dumps_function(func)
+        arguments = codec.dumps((tuple(args), dict(kwargs)), "the task's arguments")
+        key = next(self._keys)
+        frame = b"".join(
+            (
+                protocol.TASK_HEADER.pack(key, task.resources.priority or 0),
+                protocol.FUNC_LENGTH.pack(len(function)),
+                function,
+                arguments,
+            )
+        )
+        future: LightFuture[Any] = LightFuture()
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            self._tasks[key] = (future, task)
+        future.htex_key = key  # type: ignore[attr-defined]
+        self._client.send_task(frame)
+        return future
+
+    def cancel(self, future: Future[Any]) -> bool:
+        """Cancel a task still queued in the interchange (EXE-101)."""
+        key = getattr(future, "htex_key", None)
+        if key is None or self._client is None or not self._open or future.done():
+            return False
+        try:
+            removed = bool(self._client.command("cancel", key=key))
+        except Exception:
+            return False
+        if removed:
+            with self._lock:
+                entry = self._tasks.pop(key, None)
+            if entry is not None:
+                cancel_and_notify(entry[0])
+        return removed
+
+    def outstanding(self) -> int:
+        """Tasks submitted and not finished."""
+        return len(self._tasks)
+
+    # --- from the receiver thread ----------------------------------------------------------
+
+    def _on_results(self, frames: list[Any]) -> None:
+        codec, tasks, header = self._codec, self._tasks, protocol.RESULT_HEADER
+        assert codec is not None
+        for frame in frames:
+            buffer = frame.buffer
+            key, outcome = header.unpack_from(buffer)
+            entry = tasks.pop(key, None)
+            if entry is None:
+                continue  # cancelled or already failed
+            future, desc = entry
+            try:
+                value = codec.loads(buffer[header.size :])
+            except Exception as exc:
+                future.set_exception(
+                    SerializationError(
+                        f"the result of task {desc.task_id} ({desc.name}) could not be "
+                        f"decoded on the submit side: {type(exc).__name__}: {exc}",
+                        executor=self.label,
+                    )
+                )
+                continue
+            if outcome == protocol.OK:
+                future.set_result(value)
+            else:
+                future.set_exception(self._remote_exception(value, desc))
+
+    def _remote_exception(self, failure: RemoteFailure, desc: TaskDescription) -> BaseException:
+        where = f"{failure.where}, attempt {desc.attempt + 1}"
+        cause = RemoteTraceback(f"\n\nTraceback on {where}:\n{failure.traceback}")
+        exc = failure.exc
+        if exc is None:
+            exc = RemoteTaskError(
+                f"{failure.type_name}: {failure.message}",
+                executor=self.label,
+                where=failure.where,
+                attempt=desc.attempt,
+            )
+        exc.__cause__ = cause
+        return exc
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "registered":
+            self._workers_seen = max(self._workers_seen, int(event.get("workers", 1)))
+            if self._blocks is not None:
+                self._blocks.mark_connected(str(event["block"]))
+            logger.info(
+                "%s: manager on %s (block %s) registered with %s workers",
+                self.label, event.get("host"), event.get("block"), event.get("workers"),
+            )  # fmt: skip
+        elif kind == "lost":
+            self._tasks_lost(event)
+
+    def _tasks_lost(self, event: dict[str, Any]) -> None:
+        cause, block, host = event["cause"], str(event["block"]), event.get("host", "?")
+        record = self._blocks.get(block) if self._blocks is not None else None
+        if cause == "manager" and record is not None and self._blocks is not None:
+            self._blocks.poll()  # the block may have ended: say so rather than "lost"
+            if record.ended:
+                cause = "block"
+        for task in event["tasks"]:
+            with self._lock:
+                entry = self._tasks.pop(int(task["key"]), None)
+            if entry is None:
+                continue
+            future, desc = entry
+            details = {
+                "executor": self.label,
+                "host": host,
+                "block": block,
+                "attempt": desc.attempt,
+                "task": desc.task_id,
+            }
+            at = f"task {desc.task_id} ({desc.name}, attempt {desc.attempt + 1}) on {host}"
+            error: ExecutorFailureError
+            if cause == "worker":
+                details["worker"] = task.get("worker")
+                error = WorkerLostError(
+                    f"the worker process {task.get('worker')} (pid {task.get('pid')}) of "
+                    f"block {block} running {at} {task.get('status', 'died')}",
+                    **details,
+                )
+            elif cause == "block" and record is not None:
+                error = BlockLostError(
+                    f"{at}: {describe(record, self.label)}",
+                    state=record.status.state.name,
+                    **details,
+                )
+            elif cause == "block":
+                error = BlockLostError(
+                    f"{at}: block {block} ended: {event.get('reason', '')}", **details
+                )
+            else:
+                error = ManagerLostError(
+                    f"the manager (pid {event.get('pid')}) of block {block} running {at} "
+                    f"was lost: {event.get('reason', '')}",
+                    **details,
+                )
+            future.set_exception(error)
+
+    def _fail_everything(self, error: PlaitError) -> None:
+        """The executor cannot go on: fail every outstanding task and refuse new ones."""
+        logger.error("%s", error)
+        with self._lock:
+            if self._failure is None:
+                self._failure = error
+        self._fail_all(error)
+
+    def _fail_all(self, error: PlaitError) -> None:
+        with self._lock:
+            entries = list(self._tasks.values())
+            self._tasks.clear()
+        for future, _ in entries:
+            if not future.done():
+                future.set_exception(error)
+
+    # --- scaling (the kernel's scaling loop) ----------------------------------------------
+
+    def poll_blocks(self) -> None:
+        """Notice blocks that ended; fail their tasks and replace failed blocks while
+        tasks are outstanding."""
+        if self._blocks is None or self._client is None or not self._open:
+            return
+        for record in self._blocks.poll():
+            try:
+                self._client.command(
+                    "block_ended", block=record.block_id, reason=record.status.state.name
+                )
+            except Exception:  # the interchange is gone; _fail_everything said so
+                return
+            if record.failed and self._tasks and not self._blocks.failed_for_good:
+                self._blocks.scale_out(1)
+
+    def scaling_load(self) -> ExecutorLoad:
+        """Outstanding tasks and, per live block, its tasks and idle time."""
+        assert self._blocks is not None and self._client is not None
+        stats = self._client.command("stats")
+        by_block: dict[str, list[dict[str, Any]]] = {}
+        for manager in stats["managers"]:
+            by_block.setdefault(str(manager["block"]), []).append(manager)
+        now = time.monotonic()
+        blocks = []
+        for record in self._blocks.live():
+            managers = by_block.get(record.block_id, [])
+            tasks = sum(int(m["tasks"]) for m in managers)
+            idle = min((float(m["idle_for"]) for m in managers), default=now - record.started)
+            blocks.append(BlockLoad(record.block_id, tasks, 0.0 if tasks else idle))
+        provider = self.provider
+        return ExecutorLoad(
+            outstanding=len(self._tasks),
+            slots_per_block=self._slots_per_node() * provider.nodes_per_block,
+            blocks=blocks,
+            min_blocks=provider.min_blocks,
+            max_blocks=provider.max_blocks,
+            parallelism=float(getattr(provider, "parallelism", 1.0)),
+        )
+
+    def _slots_per_node(self) -> int:
+        if self._workers_seen:
+            return self._workers_seen
+        if self.max_workers_per_node is not None:
+            return self.max_workers_per_node
+        return max(1, int((os.cpu_count() or 1) / self.cores_per_worker))
+
+    def scale_out(self, blocks: int) -> list[str]:
+        """Start ``blocks`` more blocks."""
+        if self._blocks is None or not self._open:
+            return []
+        return self._blocks.scale_out(blocks)
+
+    def scale_in(self, block_ids: Sequence[str]) -> list[str]:
+        """Cancel the named blocks whose managers are idle (held first, so no task is
+        sent to them while they stop)."""
+        if self._blocks is None or self._client is None or not self._open:
+            return []
+        held = self._client.command("hold", blocks=list(block_ids))
+        return self._blocks.scale_in([str(b) for b in held])
