@@ -13,6 +13,7 @@ import pytest
 
 import plait
 from plait import bash_app, join_app, python_app
+from plait.conformance.base import wait_until
 from plait.errors import KernelClosedError
 from plait_threads import ThreadPoolExecutor
 
@@ -75,12 +76,13 @@ def test_cleanup_cancels_pending_tasks(load: Any, counter: Any, wait_done: Any) 
     cleaner.start()
     wait_done(*pending)
     assert all(f.cancelled() for f in pending)
-    gate.set()  # cleanup waits for the task already running on a thread
+    # cleanup does not wait for the running task it cancelled ...
     cleaner.join(30)
     assert not cleaner.is_alive()
     assert counter.total == 0
     assert running.done()
-    assert plait_threads() == []
+    gate.set()  # ... whose thread ends when the task returns
+    assert wait_until(lambda: plait_threads() == [], 30)
 
 
 def test_cleanup_cancels_tasks_queued_in_the_pool(load: Any, counter: Any) -> None:
@@ -145,7 +147,7 @@ def test_with_block_exception_cancels_and_propagates(run_dir: Path, counter: Any
         raise KeyError("user code failed")
     assert pending[0].cancelled()
     assert counter.total == 0
-    assert plait_threads() == []
+    assert wait_until(lambda: plait_threads() == [], 30)
 
 
 def test_exit_mode_cleanup_does_not_wait(run_dir: Path) -> None:

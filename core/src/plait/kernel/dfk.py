@@ -232,7 +232,12 @@ class DataFlowKernel:
     # --- lifecycle ---------------------------------------------------------------
 
     def cleanup(self) -> None:
-        """Cancel unfinished tasks, stop executors and every kernel thread."""
+        """Cancel unfinished tasks, stop executors and every kernel thread.
+
+        Executors are shut down with ``wait=True``, unless a task was still running when
+        it was cancelled: then with ``wait=False``, so that an executor that can stop a
+        running task (a process executor) does, rather than run it to its end.
+        """
         with self._close_lock:
             if self._closed:
                 return
@@ -243,9 +248,11 @@ class DataFlowKernel:
             self._thread.join()
         if self.scaling is not None:
             self.scaling.stop()
+        # tasks the kernel gave up on need no result: executors need not wait for them
+        wait = not self.dispatcher.abandoned
         for executor in self.executors.values():
             try:
-                executor.shutdown(wait=True)
+                executor.shutdown(wait=wait)
             except Exception:
                 logger.exception("executor %s failed to shut down", executor.label)
         with self._join_lock:

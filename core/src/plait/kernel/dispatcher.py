@@ -75,6 +75,8 @@ class Dispatcher:
         self.memo: dict[bytes, Any] = kernel.memo
         self.unsaved: list[tuple[bytes, Any]] = []
         self.waiters: list[Future[None]] = []
+        self.abandoned = False
+        """True once shutdown cancelled a task an executor was still running."""
         self.round_robin = itertools.count()
         config = kernel.config
         self.retries = config.retries
@@ -134,6 +136,8 @@ class Dispatcher:
             # stop launched tasks the executor can still cancel (queued, not running),
             # so a task whose future says "cancelled" does not run after all
             if not self.cancel_launched(rec.id):
+                running = rec.exec_future is not None and not rec.exec_future.done()
+                self.abandoned = self.abandoned or running
                 self.cancel_record(rec)
         if self.checkpoint_mode in ("dfk_exit", "periodic", "task_exit"):
             self.checkpoint()

@@ -5,9 +5,10 @@ launch command carries to the worker pools, maps them to the provider's job ids,
 their states, cancels them, and counts failures: a block that ends without being asked
 to (``FAILED``, ``TIMEOUT``, ``CANCELLED`` by someone else, ``MISSING``), or a provider
 ``submit`` that raises, is one failure; a worker pool of any block registering with the
-executor (:meth:`plait.scaling.BlockSet.mark_connected`) resets the count. ``max_failures`` failures in
-a row make the executor fail for good with a :class:`~plait.errors.BlockFailureError`
-that carries the last block's own stderr, instead of replacing blocks forever.
+executor (:meth:`plait.scaling.BlockSet.mark_connected`) resets the count.
+``max_failures`` failures in a row make the executor fail for good with a
+:class:`~plait.errors.BlockFailureError` that carries the last block's own stderr,
+instead of replacing blocks forever.
 
 Every method may be called from any thread.
 """

@@ -72,7 +72,8 @@ def blocks_wanted(load: ExecutorLoad) -> int:
 
 
 def decide(strategy: str, load: ExecutorLoad, max_idletime: float) -> Decision:
-    """The decision of ``strategy`` (one of :data:`plait.scaling.strategy.STRATEGIES`) for ``load``."""
+    """The decision of ``strategy`` (one of :data:`plait.scaling.strategy.STRATEGIES`)
+    for ``load``."""
     if strategy == "none":
         return Decision()
     if strategy not in STRATEGIES:

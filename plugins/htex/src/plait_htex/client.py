@@ -72,6 +72,8 @@ class InterchangeClient:
         self._replies: dict[int, LightFuture[Any]] = {}
         self._requests = itertools.count()
         self._stopping = False
+        self.lost: InterchangeLostError | None = None
+        """Set once the interchange process has died."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self._ready = threading.Event()
@@ -147,9 +149,6 @@ class InterchangeClient:
         self._out.close(linger=0)
         self._in.close(linger=0)
         self.context.term()
-        for future in list(self._replies.values()):
-            if not future.done():
-                future.set_exception(self.lost_error("stopped"))
 
     # --- sending (any thread) ----------------------------------------------------------
 
@@ -158,7 +157,10 @@ class InterchangeClient:
         self._outbox.put(frame)
 
     def command(self, op: str, timeout: float = 30.0, **args: Any) -> Any:
-        """Send a command and wait for the interchange's answer."""
+        """Send a command and wait for the interchange's answer; raises
+        :class:`~plait.errors.InterchangeLostError` once the interchange has died."""
+        if self.lost is not None:
+            raise self.lost
         req = next(self._requests)
         future: LightFuture[Any] = LightFuture()
         self._replies[req] = future
@@ -169,7 +171,7 @@ class InterchangeClient:
             self._replies.pop(req, None)
 
     def _send_loop(self) -> None:
-        outbox, sock = self._outbox, self._out
+        outbox = self._outbox
         while True:
             item = outbox.get()
             tasks: list[bytes] = []
@@ -177,21 +179,35 @@ class InterchangeClient:
                 if isinstance(item, bytes):
                     tasks.append(item)
                     if len(tasks) >= MAX_BATCH:
-                        sock.send_multipart([protocol.TASKS, *tasks], copy=False)
+                        self._send([protocol.TASKS, *tasks])
                         tasks = []
                 else:
                     if tasks:
-                        sock.send_multipart([protocol.TASKS, *tasks], copy=False)
+                        self._send([protocol.TASKS, *tasks])
                         tasks = []
-                    sock.send_multipart(list(item))
+                    self._send(list(item))
                 try:
                     item = outbox.get_nowait()
                 except queue.Empty:
                     break
             if tasks:
-                sock.send_multipart([protocol.TASKS, *tasks], copy=False)
+                self._send([protocol.TASKS, *tasks])
             if item is None:
                 return
+
+    def _send(self, frames: list[bytes]) -> None:
+        """Send without blocking for good: a PUSH socket whose peer has gone would wait
+        forever, so wait for room in slices and drop the message once the interchange
+        is lost or the client is stopping."""
+        sock = self._out
+        while True:
+            try:
+                sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
+                return
+            except zmq.Again:
+                if self.lost is not None or self._stopping:
+                    return
+                sock.poll(int(LIVENESS_PERIOD * 1000), zmq.POLLOUT)
 
     # --- receiving (the receiver thread) ------------------------------------------------
 
@@ -211,8 +227,14 @@ class InterchangeClient:
             if now >= next_check:
                 next_check = now + LIVENESS_PERIOD
                 if proc.poll() is not None:
+                    self.lost = self.lost_error(
+                        "stopped" if self._stopping else "exited unexpectedly"
+                    )
+                    for future in list(self._replies.values()):
+                        if not future.done():
+                            future.set_exception(self.lost)
                     if not self._stopping:
-                        self._on_lost(self.lost_error("exited unexpectedly"))
+                        self._on_lost(self.lost)
                     return
 
     def _take(self, frames: list[Any]) -> None:

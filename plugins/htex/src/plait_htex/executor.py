@@ -50,6 +50,7 @@ from plait.errors import (
 )
 from plait.interfaces import (
     ExecutionProvider,
+    JobState,
     LightFuture,
     ScalingExecutor,
     TaskDescription,
@@ -64,6 +65,9 @@ from plait_htex.codec import Codec, RemoteFailure, RemoteTraceback
 from plait_htex.curve import make_keys
 
 logger = logging.getLogger(__name__)
+
+_PROVIDER_ENDED = frozenset({JobState.CANCELLED, JobState.TIMEOUT, JobState.MISSING})
+"""Block states that mean the provider or scheduler ended the block."""
 
 START_TIMEOUT = 30.0
 """Seconds the interchange has to start."""
@@ -406,12 +410,17 @@ class HighThroughputExecutor(ScalingExecutor):
             self._tasks_lost(event)
 
     def _tasks_lost(self, event: dict[str, Any]) -> None:
+        """Fail the tasks of a lost worker, manager or block with the matching error.
+
+        A manager that went silent because its block was cancelled or reached its
+        walltime is reported as the block's end (PLT-212); a manager that died on its
+        own, whatever its block's state, as a lost manager (PLT-211)."""
         cause, block, host = event["cause"], str(event["block"]), event.get("host", "?")
         record = self._blocks.get(block) if self._blocks is not None else None
-        if cause == "manager" and record is not None and self._blocks is not None:
-            self._blocks.poll()  # the block may have ended: say so rather than "lost"
-            if record.ended:
-                cause = "block"
+        if cause != "worker" and record is not None and self._blocks is not None:
+            self._blocks.poll()
+            ended_by_provider = record.ended and record.status.state in _PROVIDER_ENDED
+            cause = "block" if ended_by_provider else "manager"
         for task in event["tasks"]:
             with self._lock:
                 entry = self._tasks.pop(int(task["key"]), None)
@@ -426,6 +435,7 @@ class HighThroughputExecutor(ScalingExecutor):
                 "task": desc.task_id,
             }
             at = f"task {desc.task_id} ({desc.name}, attempt {desc.attempt + 1}) on {host}"
+            block_text = f": {describe(record, self.label)}" if record and record.ended else ""
             error: ExecutorFailureError
             if cause == "worker":
                 details["worker"] = task.get("worker")
@@ -434,23 +444,25 @@ class HighThroughputExecutor(ScalingExecutor):
                     f"block {block} running {at} {task.get('status', 'died')}",
                     **details,
                 )
-            elif cause == "block" and record is not None:
-                error = BlockLostError(
-                    f"{at}: {describe(record, self.label)}",
-                    state=record.status.state.name,
-                    **details,
-                )
             elif cause == "block":
+                assert record is not None
                 error = BlockLostError(
-                    f"{at}: block {block} ended: {event.get('reason', '')}", **details
+                    f"{at}{block_text}", state=record.status.state.name, **details
                 )
             else:
                 error = ManagerLostError(
                     f"the manager (pid {event.get('pid')}) of block {block} running {at} "
-                    f"was lost: {event.get('reason', '')}",
+                    f"was lost ({event.get('reason', '')}){block_text}",
                     **details,
                 )
             future.set_exception(error)
+
+    def connected_managers(self) -> list[dict[str, Any]]:
+        """The managers connected now: block, host, pid, workers, tasks, idle seconds."""
+        if self._client is None or not self._open:
+            return []
+        managers: list[dict[str, Any]] = self._client.command("stats")["managers"]
+        return managers
 
     def _fail_everything(self, error: PlaitError) -> None:
         """The executor cannot go on: fail every outstanding task and refuse new ones."""
@@ -473,7 +485,7 @@ class HighThroughputExecutor(ScalingExecutor):
     def poll_blocks(self) -> None:
         """Notice blocks that ended; fail their tasks and replace failed blocks while
         tasks are outstanding."""
-        if self._blocks is None or self._client is None or not self._open:
+        if self._blocks is None or self._client is None or not self._open or self._failure:
             return
         for record in self._blocks.poll():
             try:
@@ -488,6 +500,8 @@ class HighThroughputExecutor(ScalingExecutor):
     def scaling_load(self) -> ExecutorLoad:
         """Outstanding tasks and, per live block, its tasks and idle time."""
         assert self._blocks is not None and self._client is not None
+        if self._failure is not None:  # nothing to scale for
+            return ExecutorLoad(outstanding=0, slots_per_block=1, blocks=[])
         stats = self._client.command("stats")
         by_block: dict[str, list[dict[str, Any]]] = {}
         for manager in stats["managers"]:
@@ -518,7 +532,7 @@ class HighThroughputExecutor(ScalingExecutor):
 
     def scale_out(self, blocks: int) -> list[str]:
         """Start ``blocks`` more blocks."""
-        if self._blocks is None or not self._open:
+        if self._blocks is None or not self._open or self._failure is not None:
             return []
         return self._blocks.scale_out(blocks)
 

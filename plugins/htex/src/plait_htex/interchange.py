@@ -232,7 +232,7 @@ class Interchange:
         queue, queued = self.queue, self.queued
         if not queue:
             return
-        for manager in self.managers.values():
+        for manager in list(self.managers.values()):  # a failed send removes one
             free = manager.free
             if free <= 0:
                 continue
@@ -248,9 +248,18 @@ class Interchange:
             if batch:
                 manager.idle_since = None
                 if not self.send_manager(manager.identity, [protocol.TASKS, *batch]):
+                    self.requeue(manager, batch)  # never delivered: not lost
                     self.manager_lost(manager, "manager", "its connection closed")
             if not queue:
                 return
+
+    def requeue(self, manager: ManagerState, frames: list[Any]) -> None:
+        """Put undelivered task frames back at the front of the queue."""
+        for frame in frames:
+            key, priority = protocol.TASK_HEADER.unpack_from(frame.buffer)
+            manager.tasks.discard(key)
+            self.queued.add(key)
+            heapq.heappush(self.queue, (priority, -1, key, frame))
 
     def check_managers(self, now: float) -> None:
         threshold = self.args.heartbeat_threshold

@@ -9,7 +9,8 @@ Batches adapt to the tasks: the manager keeps an average of the time a task take
 (batch round trip divided by its size) and gives a worker as many tasks as take about
 ``BATCH_TARGET`` seconds (one, for tasks that take longer), never more than an even
 share of what is waiting. It asks the interchange for enough tasks to keep every worker
-fed: two batches per worker plus ``prefetch``. It sends
+fed: two batches per worker when batches hold several tasks (else one task per worker),
+plus ``prefetch``. It sends
 a heartbeat every ``heartbeat_period`` and exits when the interchange has been silent
 for ``heartbeat_threshold`` seconds, when told to stop, or, with a ``drain_period``, once
 it has drained.
@@ -290,7 +291,8 @@ class Manager:
             worker.inflight = batch
             worker.sent_at = time.monotonic()
             send([worker.identity, *batch], copy=False)
-        capacity = self.count * (2 * size) + self.args.prefetch
+        # short tasks: a second batch per worker waits here, so no worker waits for one
+        capacity = self.count * size * (2 if size > 1 else 1) + self.args.prefetch
         change = abs(capacity - self.capacity)
         if change and (change * 4 >= self.capacity or size in (1, MAX_BATCH)) and not self.draining:
             self.capacity = capacity
