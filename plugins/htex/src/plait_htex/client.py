@@ -1,12 +1,14 @@
-"""The submit side's connection to the interchange: its process and two sockets.
+"""The submit side's connections: to the interchange, and from the workers.
 
 :class:`InterchangeClient` binds a PUSH socket (tasks and commands out) and a PULL
-socket (results and events in) on the loopback interface, starts the interchange
-process, which connects to both, and waits for its ``ready`` event naming the port the
-managers connect to. Two threads own the sockets: the sender batches whatever was queued
-since its last send into one message; the receiver hands result batches and events to
-the executor's callbacks, answers :meth:`InterchangeClient.command` calls, and notices
-within ``LIVENESS_PERIOD`` seconds when the interchange process has died.
+socket (events in) on the loopback interface, starts the interchange process, which
+connects to both, and waits for its ``ready`` event naming the port managers and
+workers connect to. A third socket, a PULL bound where workers can reach it, receives
+results straight from the workers. Two threads own the sockets: the sender batches
+whatever was queued since its last send into one message; the receiver hands result
+batches and events to the executor's callbacks, answers
+:meth:`InterchangeClient.command` calls, and notices within ``LIVENESS_PERIOD`` seconds
+when the interchange process has died.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from plait.concurrency import LightFuture
 from plait.errors import InterchangeLostError
 from plait.scaling.blocks import stderr_tail
 from plait_htex import protocol
-from plait_htex.curve import client_socket_options
+from plait_htex.curve import authenticator, client_socket_options, server_socket_options
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ LIVENESS_PERIOD = 0.2
 """Seconds between checks that the interchange process is alive."""
 MAX_BATCH = 4096
 """Most task frames sent to the interchange in one message."""
+DIRECT_AFTER = 0.0002
+"""A task submitted this many seconds after the previous one is sent at once, by the
+submitting thread, rather than handed to the sender thread."""
 
 ResultsHandler = Callable[[list[Any]], None]
 EventHandler = Callable[[dict[str, Any]], None]
@@ -50,6 +55,8 @@ class InterchangeClient:
         label: str,
         log_dir: Path,
         interchange_args: Sequence[str],
+        results_bind: str,
+        port_range: tuple[int, int],
         curve_dir: Path | None,
         on_results: ResultsHandler,
         on_event: EventHandler,
@@ -63,13 +70,24 @@ class InterchangeClient:
         self._on_event = on_event
         self._on_lost = on_lost
         self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self._auth = authenticator(self.context, curve_dir) if curve_dir else None
         self._out = self._socket(zmq.PUSH)
         self._in = self._socket(zmq.PULL)
+        self._results = self._socket(zmq.PULL, server=True)
         out_port = self._out.bind_to_random_port("tcp://127.0.0.1")
         in_port = self._in.bind_to_random_port("tcp://127.0.0.1")
+        low, high = port_range
+        address = f"tcp://{results_bind}"
+        self.results_port = int(
+            self._results.bind_to_random_port(address)
+            if low == 0
+            else self._results.bind_to_random_port(address, low, high + 1, 100)
+        )
         self._addresses = (f"tcp://127.0.0.1:{out_port}", f"tcp://127.0.0.1:{in_port}")
         self._outbox: queue.SimpleQueue[bytes | tuple[bytes, bytes] | None] = queue.SimpleQueue()
         self._replies: dict[int, LightFuture[Any]] = {}
+        self._send_lock = threading.Lock()
+        self._last_task = 0.0
         self._requests = itertools.count()
         self._stopping = False
         self.lost: InterchangeLostError | None = None
@@ -80,13 +98,14 @@ class InterchangeClient:
         self._sender = threading.Thread(target=self._send_loop, name=f"plait-{label}-send")
         self._receiver = threading.Thread(target=self._receive_loop, name=f"plait-{label}-recv")
 
-    def _socket(self, kind: int) -> zmq.Socket[bytes]:
+    def _socket(self, kind: int, server: bool = False) -> zmq.Socket[bytes]:
         sock = self.context.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, 0)
         sock.setsockopt(zmq.RCVHWM, 0)
         if self._curve_dir is not None:
-            client_socket_options(sock, self._curve_dir)
+            options = server_socket_options if server else client_socket_options
+            options(sock, self._curve_dir)
         return sock
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -146,15 +165,24 @@ class InterchangeClient:
                 self.proc.wait()
         if self._receiver.is_alive():
             self._receiver.join()
-        self._out.close(linger=0)
-        self._in.close(linger=0)
+        for sock in (self._out, self._in, self._results):
+            sock.close(linger=0)
+        if self._auth is not None:
+            self._auth.stop()
         self.context.term()
 
     # --- sending (any thread) ----------------------------------------------------------
 
     def send_task(self, frame: bytes) -> None:
-        """Queue one task frame for the next batch."""
-        self._outbox.put(frame)
+        """Send one task frame: at once when tasks come one at a time (lowest latency),
+        else queued for the sender thread's next batch (highest throughput)."""
+        now = time.perf_counter()
+        alone = now - self._last_task >= DIRECT_AFTER and self._outbox.empty()
+        self._last_task = now
+        if alone:
+            self._send([protocol.TASKS, frame])
+        else:
+            self._outbox.put(frame)
 
     def command(self, op: str, timeout: float = 30.0, **args: Any) -> Any:
         """Send a command and wait for the interchange's answer; raises
@@ -197,26 +225,30 @@ class InterchangeClient:
 
     def _send(self, frames: list[bytes]) -> None:
         """Send without blocking for good: a PUSH socket whose peer has gone would wait
-        forever, so wait for room in slices and drop the message once the interchange
-        is lost or the client is stopping."""
+        forever, so retry every 10 ms and drop the message once the interchange is lost
+        or the client is stopping."""
         sock = self._out
         while True:
-            try:
-                sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
-                return
-            except zmq.Again:
-                if self.lost is not None or self._stopping:
+            with self._send_lock:  # the sender thread and direct sends share the socket
+                try:
+                    sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
                     return
-                sock.poll(int(LIVENESS_PERIOD * 1000), zmq.POLLOUT)
+                except zmq.Again:
+                    if self.lost is not None or self._stopping:
+                        return
+            time.sleep(0.01)  # no peer yet, or a full queue: rare, not on the fast path
 
     # --- receiving (the receiver thread) ------------------------------------------------
 
     def _receive_loop(self) -> None:
-        sock, proc = self._in, self.proc
+        proc = self.proc
         assert proc is not None
+        poller = zmq.Poller()
+        poller.register(self._in, zmq.POLLIN)
+        poller.register(self._results, zmq.POLLIN)
         next_check = time.monotonic() + LIVENESS_PERIOD
         while True:
-            if sock.poll(int(LIVENESS_PERIOD * 1000)):
+            for sock, _ in poller.poll(int(LIVENESS_PERIOD * 1000)):
                 while True:
                     try:
                         frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)

@@ -127,14 +127,15 @@ class HighThroughputExecutor(ScalingExecutor):
       ``parallelism`` bound the scaling.
     * ``max_workers_per_node``, ``cores_per_worker``, ``mem_per_worker`` (MB): each
       node's manager starts as many workers as fit all three (at least one).
-    * ``prefetch_capacity``: tasks a manager holds beyond one per worker, so workers do
-      not wait for the next task to arrive.
+    * ``prefetch_capacity``: batches each worker may hold beyond the one it runs (and,
+      for short tasks, the one after it), so workers do not wait for the next task.
     * ``heartbeat_period`` / ``heartbeat_threshold`` (seconds): managers and interchange
       exchange heartbeats; silence for the threshold means the peer is lost.
     * ``drain_period`` (seconds): a manager takes no new tasks that long after it
       started and exits once idle (set it below the provider's walltime).
-    * ``address`` (what managers connect to; default loopback for the local provider,
-      else this host's name), ``bind_address``, ``worker_port_range``.
+    * ``address`` (what managers and workers connect to; default loopback for the local
+      provider, else this host's name), ``bind_address``, ``worker_port_range`` (the
+      interchange's port and the port results come back to).
     * ``worker_python``: the Python that runs managers and workers on the nodes.
     * ``serializers``: ordered serializer names; each object goes with the first one
       that can carry it (default ``pickle``, which refuses what another process could
@@ -221,6 +222,8 @@ class HighThroughputExecutor(ScalingExecutor):
             self.label,
             self._run_dir,
             interchange_args,
+            self.bind_address or self._address(),
+            self.worker_port_range,
             self._curve_dir,
             self._on_results,
             self._on_event,
@@ -252,16 +255,17 @@ class HighThroughputExecutor(ScalingExecutor):
         return socket.gethostname()
 
     def _launch_command(self, block_id: str) -> str:
+        assert self._client is not None
         parts = [
             self.worker_python, "-m", "plait_htex.manager",
             "--interchange", f"tcp://{self._address()}:{self._port}",
+            "--results", f"tcp://{self._address()}:{self._client.results_port}",
             "--block", block_id,
             "--cores-per-worker", str(self.cores_per_worker),
             "--heartbeat-period", str(self.heartbeat_period),
             "--heartbeat-threshold", str(self.heartbeat_threshold),
             "--connect-timeout", str(self.connect_timeout),
             "--serializers", ",".join(self.serializers),
-            "--prefetch", str(self.prefetch_capacity),
         ]  # fmt: skip
         if self.max_workers_per_node is not None:
             parts += ["--max-workers", str(self.max_workers_per_node)]

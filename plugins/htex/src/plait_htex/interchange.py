@@ -1,17 +1,26 @@
 """The interchange: a process between the submit side and the worker pools.
 
 Started by :class:`~plait_htex.executor.HighThroughputExecutor` as
-``python -m plait_htex.interchange``. One thread, one poll loop over three sockets: a PULL
-socket receiving task batches and commands from the submit side, a PUSH socket sending it
-result batches and events, and a ROUTER socket the managers connect to. Task frames wait
-in a priority queue (lower ``priority`` first, then submission order) until a manager has
-a free slot (its workers plus ``prefetch``); frames are forwarded as they are, never
+``python -m plait_htex.interchange``. One thread, one poll loop over three sockets: a
+PULL socket receiving task batches and commands from the submit side, a PUSH socket
+sending it events, and a ROUTER socket that managers and their workers connect to.
+Task frames wait in a priority queue (lower ``priority`` first, then submission order)
+and go to workers in batches; results go from workers straight to the submit side, and
+each worker reports which tasks it finished. Frames are forwarded as they are, never
 decoded.
 
-It notices a manager is lost when nothing has come from it for ``heartbeat_threshold``
-seconds, and reports that manager's tasks lost to the submit side; it exits when the
-submit side asks, or when its parent process (the submit side) has gone. It imports only
-pyzmq and the standard library, so it starts fast.
+Batches adapt to the tasks: from the durations workers report, the interchange keeps an
+average task time per manager and gives a worker as many tasks as take about
+``BATCH_TARGET`` seconds (one, for longer tasks), never more than an even share of the
+queue. A worker holds one batch, or two when batches hold several tasks, plus
+``prefetch`` more, so it never waits for the next one.
+
+A manager is lost when nothing has come from it for ``heartbeat_threshold`` seconds: the
+tasks of its workers are reported lost to the submit side. A worker's death is reported
+by its manager with the key of the task it was running: that task is reported lost, the
+rest of its batch goes back to the queue. The interchange exits when the submit side
+asks, or when its parent process (the submit side) has gone. It imports only pyzmq and
+the standard library, so it starts fast.
 """
 
 from __future__ import annotations
@@ -20,9 +29,11 @@ import argparse
 import heapq
 import itertools
 import logging
+import math
 import os
 import sys
 import time
+from collections import deque
 from typing import Any
 
 import zmq
@@ -31,29 +42,36 @@ from plait_htex import protocol
 
 logger = logging.getLogger("plait_htex.interchange")
 
+BATCH_TARGET = 0.002
+"""Seconds of work one batch for one worker should hold."""
+MAX_BATCH = 64
+"""Most tasks in one batch."""
+
 
 class ManagerState:
     """What the interchange knows of one connected manager."""
 
-    def __init__(self, identity: bytes, info: dict[str, Any], prefetch: int) -> None:
+    def __init__(self, identity: bytes, info: dict[str, Any]) -> None:
         self.identity = identity
+        self.id = identity.decode()
         self.block = str(info.get("block", "?"))
         self.host = str(info.get("host", "?"))
         self.pid = info.get("pid")
-        self.workers = int(info.get("workers", 1))
+        self.count = int(info.get("workers", 1))
         self.python = str(info.get("python", "?"))
-        self.capacity = int(info.get("capacity", self.workers + prefetch))
-        self.tasks: set[int] = set()
+        self.workers: dict[int, WorkerState] = {}
         self.last_seen = time.monotonic()
         self.idle_since: float | None = self.last_seen
+        self.task_time = BATCH_TARGET  # until measured: one task per batch
         self.draining = False
         self.held = False
 
     @property
-    def free(self) -> int:
-        if self.draining or self.held:
-            return 0
-        return self.capacity - len(self.tasks)
+    def tasks(self) -> int:
+        return sum(len(w.inflight) for w in self.workers.values())
+
+    def batch_size(self) -> int:
+        return max(1, min(MAX_BATCH, int(BATCH_TARGET / max(self.task_time, 1e-6))))
 
     def describe(self) -> dict[str, Any]:
         idle_for = 0.0 if self.idle_since is None else time.monotonic() - self.idle_since
@@ -61,11 +79,25 @@ class ManagerState:
             "block": self.block,
             "host": self.host,
             "pid": self.pid,
-            "workers": self.workers,
-            "tasks": len(self.tasks),
+            "workers": self.count,
+            "tasks": self.tasks,
             "idle_for": idle_for,
             "draining": self.draining,
         }
+
+
+class WorkerState:
+    """One connected worker: the task frames it holds, by key, and its batches."""
+
+    def __init__(self, identity: bytes, manager: ManagerState, rank: int, pid: int) -> None:
+        self.identity = identity
+        self.manager = manager
+        self.rank = rank
+        self.pid = pid
+        self.inflight: dict[int, Any] = {}
+        self.batches = 0
+        self.waiting = False
+        """True while the worker is in the interchange's queue of hungry workers."""
 
 
 class Interchange:
@@ -77,37 +109,41 @@ class Interchange:
         self.auth = None
         self.from_client = self.context.socket(zmq.PULL)
         self.to_client = self.context.socket(zmq.PUSH)
-        self.managers_sock = self.context.socket(zmq.ROUTER)
-        for sock in (self.from_client, self.to_client, self.managers_sock):
+        self.router = self.context.socket(zmq.ROUTER)
+        for sock in (self.from_client, self.to_client, self.router):
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.SNDHWM, 0)
             sock.setsockopt(zmq.RCVHWM, 0)
-        self.managers_sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a replaced worker keeps its id
         if args.curve_dir:
             from plait_htex.curve import authenticator, server_socket_options
 
             self.auth = authenticator(self.context, args.curve_dir)
-            for sock in (self.from_client, self.to_client, self.managers_sock):
+            for sock in (self.from_client, self.to_client, self.router):
                 server_socket_options(sock, args.curve_dir)
         self.from_client.connect(args.client_in)
         self.to_client.connect(args.client_out)
-        self.port = self._bind_managers()
+        self.port = self._bind()
         self.queue: list[tuple[int, int, int, Any]] = []
         self.queued: set[int] = set()
         self.seq = itertools.count()
         self.managers: dict[bytes, ManagerState] = {}
+        self.workers: dict[bytes, WorkerState] = {}
+        self.hungry: deque[WorkerState] = deque()
+        self.early: dict[bytes, list[tuple[bytes, dict[str, Any]]]] = {}
+        """Workers that connected before their manager registered, by manager id."""
         self.held_blocks: set[str] = set()
-        self.results: list[Any] = []
         self.parent = os.getppid()
 
-    def _bind_managers(self) -> int:
+    def _bind(self) -> int:
         low, high = self.args.port_range
         address = f"tcp://{self.args.bind_address}"
         if low == 0:
-            return int(self.managers_sock.bind_to_random_port(address))
-        return int(self.managers_sock.bind_to_random_port(address, low, high + 1, 100))
+            return int(self.router.bind_to_random_port(address))
+        return int(self.router.bind_to_random_port(address, low, high + 1, 100))
 
-    # --- messages -----------------------------------------------------------------------
+    # --- the submit side -----------------------------------------------------------------
 
     def event(self, data: dict[str, Any]) -> None:
         self.to_client.send_multipart([protocol.EVENT, protocol.pack(data)])
@@ -160,106 +196,177 @@ class Interchange:
         held = []
         for block in blocks:
             managers = [m for m in self.managers.values() if m.block == block]
-            if all(not m.tasks for m in managers):
+            if all(m.tasks == 0 for m in managers):
                 for manager in managers:
                     manager.held = True
                 self.held_blocks.add(block)
                 held.append(block)
         return held
 
-    def take_from_managers(self) -> None:
+    # --- managers and workers ---------------------------------------------------------------
+
+    def take_from_router(self) -> None:
         while True:
             try:
-                frames = self.managers_sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            identity = frames[0].bytes
-            kind = frames[1].bytes
+            identity, kind = frames[0].bytes, frames[1].bytes
+            if kind == protocol.DONE:
+                self.done(identity, frames)
+                continue
             manager = self.managers.get(identity)
             if manager is not None:
                 manager.last_seen = time.monotonic()
-            if kind == protocol.RESULTS and manager is not None:
-                tasks, key = manager.tasks, protocol.task_key
-                for frame in frames[2:]:
-                    tasks.discard(key(frame.buffer))
-                self.results.extend(frames[2:])
-                if not tasks:
-                    manager.idle_since = manager.last_seen
-            elif kind == protocol.REGISTER:
+            if kind == protocol.HEARTBEAT:
+                continue
+            if kind == protocol.REGISTER:
                 self.register(identity, protocol.unpack(frames[2].buffer))
-            elif kind == protocol.LOST and manager is not None:
-                report = protocol.unpack(frames[2].buffer)
-                for task in report["tasks"]:
-                    manager.tasks.discard(int(task["key"]))
-                self.event(
-                    {"type": "lost", "cause": "worker", "block": manager.block,
-                     "host": manager.host, "tasks": report["tasks"]}
-                )  # fmt: skip
-            elif kind == protocol.CAPACITY and manager is not None:
-                manager.capacity = int(protocol.unpack(frames[2].buffer))
-            elif kind == protocol.DRAIN and manager is not None:
+            elif kind == protocol.READY:
+                self.worker_ready(identity, protocol.unpack(frames[2].buffer))
+            elif manager is None:  # a manager declared lost came back: stop it
+                self.send(identity, [protocol.STOP])
+            elif kind == protocol.LOST:
+                self.worker_lost(manager, protocol.unpack(frames[2].buffer))
+            elif kind == protocol.DRAIN:
                 manager.draining = True
-            elif manager is None and kind != protocol.REGISTER:
-                # a manager we declared lost came back: tell it to stop
-                self.send_manager(identity, [protocol.STOP])
+                self.stop_if_drained(manager)
 
     def register(self, identity: bytes, info: dict[str, Any]) -> None:
-        manager = ManagerState(identity, info, self.args.prefetch)
+        manager = ManagerState(identity, info)
         manager.held = manager.block in self.held_blocks
         self.managers[identity] = manager
-        self.send_manager(identity, [protocol.REGISTER, protocol.pack({"ok": True})])
+        self.send(identity, [protocol.REGISTER, protocol.pack({"ok": True})])
         self.event({"type": "registered", **manager.describe(), "python": manager.python})
+        for worker_identity, hello in self.early.pop(identity, []):
+            self.worker_ready(worker_identity, hello)
 
-    def send_manager(self, identity: bytes, frames: list[Any]) -> bool:
+    def worker_ready(self, identity: bytes, hello: dict[str, Any]) -> None:
+        manager_id = str(hello["manager"]).encode()
+        manager = self.managers.get(manager_id)
+        if manager is None:  # its manager's registration has not arrived yet
+            self.early.setdefault(manager_id, []).append((identity, hello))
+            return
+        worker = WorkerState(identity, manager, int(hello["rank"]), int(hello["pid"]))
+        old = self.workers.get(identity)
+        if old is not None:  # a replacement: its predecessor's tasks were handled at LOST
+            self.requeue(old, list(old.inflight))
+        self.workers[identity] = worker
+        manager.workers[worker.rank] = worker
+        self.make_hungry(worker)
+        self.send(manager.identity, [protocol.READY, protocol.pack({"rank": worker.rank})])
+
+    def done(self, identity: bytes, frames: list[Any]) -> None:
+        worker = self.workers.get(identity)
+        if worker is None:
+            return
+        keys = protocol.unpack_keys(frames[2].buffer)
+        inflight = worker.inflight
+        found = 0
+        for key in keys:
+            if inflight.pop(key, None) is not None:
+                found += 1
+        if not found:
+            return  # a stale report of a batch already requeued
+        manager = worker.manager
+        manager.last_seen = now = time.monotonic()
+        took = protocol.DURATION.unpack_from(frames[3].buffer)[0] / len(keys)
+        manager.task_time += 0.2 * (took - manager.task_time)
+        worker.batches -= 1
+        self.make_hungry(worker)
+        if not inflight and manager.tasks == 0:
+            manager.idle_since = now
+            if manager.draining:
+                self.stop_if_drained(manager)
+
+    def worker_lost(self, manager: ManagerState, report: dict[str, Any]) -> None:
+        rank, running = int(report["rank"]), int(report["running"])
+        worker = manager.workers.pop(rank, None)
+        if worker is None:
+            return
+        self.workers.pop(worker.identity, None)
+        if running in worker.inflight:
+            del worker.inflight[running]
+            task = {"key": running, "worker": rank, "pid": report.get("pid"),
+                    "status": report.get("status")}  # fmt: skip
+            self.event({"type": "lost", "cause": "worker", "block": manager.block,
+                        "host": manager.host, "tasks": [task]})  # fmt: skip
+        self.requeue(worker, list(worker.inflight))
+
+    def requeue(self, worker: WorkerState, keys: list[int]) -> None:
+        """Put tasks a worker will not run back at the front of the queue."""
+        for key in keys:
+            frame = worker.inflight.pop(key)
+            priority = protocol.TASK_HEADER.unpack_from(frame.buffer)[1]
+            self.queued.add(key)
+            heapq.heappush(self.queue, (priority, -1, key, frame))
+
+    def manager_lost(self, manager: ManagerState, cause: str, reason: str) -> None:
+        self.managers.pop(manager.identity, None)
+        keys: list[int] = []
+        for worker in manager.workers.values():
+            self.workers.pop(worker.identity, None)
+            keys.extend(worker.inflight)
+        self.event(
+            {"type": "lost", "cause": cause, "block": manager.block, "host": manager.host,
+             "pid": manager.pid, "reason": reason, "tasks": [{"key": k} for k in sorted(keys)]}
+        )  # fmt: skip
+        self.send(manager.identity, [protocol.STOP])
+
+    def stop_if_drained(self, manager: ManagerState) -> None:
+        if manager.tasks == 0:
+            self.send(manager.identity, [protocol.STOP])
+
+    def send(self, identity: bytes, frames: list[Any]) -> bool:
         try:
-            self.managers_sock.send_multipart([identity, *frames], copy=False)
+            self.router.send_multipart([identity, *frames], copy=False)
         except zmq.ZMQError:  # the peer has gone (ROUTER_MANDATORY)
             return False
         return True
 
-    def manager_lost(self, manager: ManagerState, cause: str, reason: str) -> None:
-        self.managers.pop(manager.identity, None)
-        self.event(
-            {"type": "lost", "cause": cause, "block": manager.block, "host": manager.host,
-             "pid": manager.pid, "reason": reason,
-             "tasks": [{"key": k} for k in sorted(manager.tasks)]}
-        )  # fmt: skip
-        self.send_manager(manager.identity, [protocol.STOP])
-
     # --- the loop -----------------------------------------------------------------------
 
+    def make_hungry(self, worker: WorkerState) -> None:
+        """Queue ``worker`` for tasks if it holds fewer batches than allowed."""
+        if not worker.waiting and worker.batches < self.allowed(worker.manager):
+            worker.waiting = True
+            self.hungry.append(worker)
+
+    def allowed(self, manager: ManagerState) -> int:
+        """Batches a worker of ``manager`` may hold."""
+        prefetch: int = self.args.prefetch
+        return (2 if manager.batch_size() > 1 else 1) + prefetch
+
     def dispatch(self) -> None:
-        queue, queued = self.queue, self.queued
-        if not queue:
-            return
-        for manager in list(self.managers.values()):  # a failed send removes one
-            free = manager.free
-            if free <= 0:
-                continue
-            batch = []
-            while free and queue:
-                _, _, key, frame = heapq.heappop(queue)
+        queue, queued, hungry, pop = self.queue, self.queued, self.hungry, heapq.heappop
+        while queue and hungry:
+            worker = hungry.popleft()
+            worker.waiting = False
+            manager = worker.manager
+            if self.workers.get(worker.identity) is not worker:
+                continue  # gone
+            if manager.held or manager.draining:
+                continue  # never again: the block is going away
+            share = math.ceil(len(queued) / (len(hungry) + 1))
+            size = min(manager.batch_size(), max(1, share))
+            batch: list[Any] = []
+            while len(batch) < size and queue:
+                _, _, key, frame = pop(queue)
                 if key not in queued:  # cancelled
                     continue
                 queued.discard(key)
-                manager.tasks.add(key)
+                worker.inflight[key] = frame
                 batch.append(frame)
-                free -= 1
-            if batch:
-                manager.idle_since = None
-                if not self.send_manager(manager.identity, [protocol.TASKS, *batch]):
-                    self.requeue(manager, batch)  # never delivered: not lost
-                    self.manager_lost(manager, "manager", "its connection closed")
-            if not queue:
+            if not batch:
+                self.make_hungry(worker)
                 return
-
-    def requeue(self, manager: ManagerState, frames: list[Any]) -> None:
-        """Put undelivered task frames back at the front of the queue."""
-        for frame in frames:
-            key, priority = protocol.TASK_HEADER.unpack_from(frame.buffer)
-            manager.tasks.discard(key)
-            self.queued.add(key)
-            heapq.heappush(self.queue, (priority, -1, key, frame))
+            manager.idle_since = None
+            worker.batches += 1
+            if not self.send(worker.identity, [protocol.TASKS, *batch]):
+                self.requeue(worker, [protocol.task_key(f.buffer) for f in batch])
+                self.workers.pop(worker.identity, None)  # its manager reports the rest
+                continue
+            self.make_hungry(worker)
 
     def check_managers(self, now: float) -> None:
         threshold = self.args.heartbeat_threshold
@@ -268,25 +375,22 @@ class Interchange:
             if silent > threshold:
                 self.manager_lost(manager, "manager", f"no heartbeat for {silent:.1f} s")
             else:
-                self.send_manager(manager.identity, [protocol.HEARTBEAT])
+                self.send(manager.identity, [protocol.HEARTBEAT])
 
     def run(self) -> None:
         self.event({"type": "ready", "port": self.port, "pid": os.getpid()})
         poller = zmq.Poller()
         poller.register(self.from_client, zmq.POLLIN)
-        poller.register(self.managers_sock, zmq.POLLIN)
+        poller.register(self.router, zmq.POLLIN)
         period = self.args.heartbeat_period
         last_check = time.monotonic()
         while True:
             events = dict(poller.poll(int(period * 500)))
-            if events.get(self.managers_sock):
-                self.take_from_managers()
+            if events.get(self.router):
+                self.take_from_router()
             if events.get(self.from_client) and self.take_from_client():
                 return
             self.dispatch()
-            if self.results:
-                self.to_client.send_multipart([protocol.RESULTS, *self.results], copy=False)
-                self.results = []
             now = time.monotonic()
             if now - last_check >= period / 2:
                 last_check = now
@@ -297,10 +401,10 @@ class Interchange:
 
     def close(self) -> None:
         for identity in list(self.managers):
-            self.send_manager(identity, [protocol.STOP])
+            self.send(identity, [protocol.STOP])
         if self.auth is not None:
             self.auth.stop()
-        for sock in (self.from_client, self.to_client, self.managers_sock):
+        for sock in (self.from_client, self.to_client, self.router):
             sock.close(linger=0)
         self.context.term()
 

@@ -1,36 +1,26 @@
 """The manager of a worker pool: one per node of a block.
 
-Started by the block's launch command as ``python -m plait_htex.manager``. It starts its
-workers (``python -m plait_htex.worker``, one process each), registers with the
-interchange over a DEALER socket, and then relays: task frames from the interchange go
-to idle workers in batches, result frames from workers go back in batches.
-
-Batches adapt to the tasks: the manager keeps an average of the time a task takes
-(batch round trip divided by its size) and gives a worker as many tasks as take about
-``BATCH_TARGET`` seconds (one, for tasks that take longer), never more than an even
-share of what is waiting. It asks the interchange for enough tasks to keep every worker
-fed: two batches per worker when batches hold several tasks (else one task per worker),
-plus ``prefetch``. It sends
-a heartbeat every ``heartbeat_period`` and exits when the interchange has been silent
-for ``heartbeat_threshold`` seconds, when told to stop, or, with a ``drain_period``, once
-it has drained.
+Started by the block's launch command as ``python -m plait_htex.manager``. It decides
+how many workers fit on the node, starts them (``python -m plait_htex.worker``, one
+process each), registers with the interchange, and then supervises: it sends a
+heartbeat every ``heartbeat_period``, tells the interchange when a worker dies and
+which task it was running, and replaces the worker. Tasks and results do not pass
+through it: workers receive tasks from the interchange and send results to the submit
+side themselves, which saves two hops per task.
 
 A worker that dies is noticed at once (a pidfd in the poll set where the OS has them,
-else within ``CHECK_PERIOD``): the task it was running is reported lost with the exit
-status or signal, tasks queued behind it go to other workers, and a new worker takes
-its place. A worker writes the key of the task it is running into a shared file, so the
-task that killed it is known; the other tasks of its batch are given to other workers
-(any that had finished run again: their results died with the worker). Workers that
-die before ever becoming ready, ``START_FAILURES`` times in a
-row, make the manager exit with status 3: the pool cannot start (their stderr is the
-block's stderr).
+else within ``CHECK_PERIOD``); the worker's state file holds the key of the task it was
+running. Workers that die before ever connecting, ``START_FAILURES`` times in a row,
+make the manager exit with status 3: the pool cannot start (their stderr is the
+block's stderr). The manager exits when the interchange has been silent for
+``heartbeat_threshold`` seconds (status 4), when told to stop, or, with a
+``drain_period``, once the interchange reports its workers drained.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import mmap
 import os
 import platform
@@ -42,8 +32,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import deque
-from typing import Any
 
 import zmq
 
@@ -54,10 +42,8 @@ CHECK_PERIOD = 0.5
 """Seconds between checks of every worker's process, besides pidfd notifications."""
 START_FAILURES = 3
 """Workers dying before ready, in a row, that make the manager give up."""
-BATCH_TARGET = 0.002
-"""Seconds of work one batch for one worker should hold."""
-MAX_BATCH = 64
-"""Most tasks in one worker's batch."""
+READY_WITHIN = 60.0
+"""Seconds a worker has to connect before it counts as started anyway."""
 EXIT_CANNOT_START = 3
 EXIT_NO_INTERCHANGE = 4
 
@@ -105,25 +91,22 @@ def _signal_text(code: int | None) -> str:
 
 
 class WorkerProcess:
-    """One worker: its process, the tasks given to it, and its pidfd."""
+    """One worker: its process, its state file and its pidfd."""
 
     def __init__(self, rank: int, command: list[str], state_path: str) -> None:
         self.rank = rank
-        self.identity = str(rank).encode()
         with open(state_path, "wb") as file:
-            file.write(bytes(8))
+            file.write(bytes(protocol.KEY.size))
         self.state_path = state_path
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-        self.ready = False
-        self.inflight: list[Any] = []
-        self.sent_at = 0.0
         self.pidfd: int | None = None
         if hasattr(os, "pidfd_open"):
             with contextlib.suppress(OSError):
                 self.pidfd = os.pidfd_open(self.proc.pid)
 
     def running_key(self) -> int:
-        """The key of the task the worker last started (0 before any)."""
+        """The key of the task the worker was running (0: none)."""
         with (
             open(self.state_path, "rb") as file,
             mmap.mmap(file.fileno(), protocol.KEY.size, access=mmap.ACCESS_READ) as state,
@@ -137,102 +120,83 @@ class WorkerProcess:
 
 
 class Manager:
-    """The relay loop of one node's worker pool."""
+    """Starts and supervises one node's workers."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.block = args.block
+        self.id = uuid.uuid4().hex[:16]
         self.host = socket.gethostname()
         self.count = worker_count(args.max_workers, args.cores_per_worker, args.mem_per_worker)
         self.context = zmq.Context()
-        self.ipc_dir = tempfile.mkdtemp(prefix="plait-htex-")
-        self.workers_address = f"ipc://{self.ipc_dir}/workers"
-        self.workers_sock = self.context.socket(zmq.ROUTER)
-        self.workers_sock.setsockopt(zmq.LINGER, 0)
-        self.workers_sock.bind(self.workers_address)
+        self.state_dir = tempfile.mkdtemp(prefix="plait-htex-")
         self.ix = self.context.socket(zmq.DEALER)
         self.ix.setsockopt(zmq.LINGER, 0)
-        self.ix.setsockopt(zmq.IDENTITY, uuid.uuid4().hex.encode())
+        self.ix.setsockopt(zmq.IDENTITY, self.id.encode())
         if args.curve_dir:
             client_socket_options(self.ix, args.curve_dir)
         self.ix.connect(args.interchange)
-        self.workers: dict[bytes, WorkerProcess] = {}
-        self.workers_changed = False
-        self.idle: deque[WorkerProcess] = deque()
-        self.pending: deque[Any] = deque()
-        self.results: list[Any] = []
+        self.workers: dict[int, WorkerProcess] = {}
+        self.ready: set[int] = set()
         self.start_failures = 0
-        self.draining = False
         self.started = time.monotonic()
-        self.task_time = BATCH_TARGET  # until measured: one task per batch
-        self.capacity = self.count + args.prefetch
 
     # --- workers ------------------------------------------------------------------------
 
-    def worker_command(self, rank: int) -> list[str]:
-        return [
-            sys.executable, "-m", "plait_htex.worker",
-            "--manager", self.workers_address,
-            "--rank", str(rank),
-            "--block", self.block,
-            "--serializers", self.args.serializers,
-            "--state", self.state_path(rank),
-        ]  # fmt: skip
-
-    def state_path(self, rank: int) -> str:
-        return os.path.join(self.ipc_dir, f"worker-{rank}.key")
-
     def start_worker(self, rank: int) -> None:
-        worker = WorkerProcess(rank, self.worker_command(rank), self.state_path(rank))
-        self.workers[worker.identity] = worker
-        self.workers_changed = True
+        state = os.path.join(self.state_dir, f"worker-{rank}.key")
+        command = [
+            sys.executable, "-m", "plait_htex.worker",
+            "--interchange", self.args.interchange,
+            "--results", self.args.results,
+            "--manager", self.id,
+            "--rank", str(rank),
+            "--block", self.args.block,
+            "--serializers", self.args.serializers,
+            "--state", state,
+        ]  # fmt: skip
+        if self.args.curve_dir:
+            command += ["--curve-dir", self.args.curve_dir]
+        self.workers[rank] = WorkerProcess(rank, command, state)
 
     def worker_ended(self, worker: WorkerProcess) -> None:
-        """Report the task a dead worker was running, requeue the rest, replace it."""
+        """Tell the interchange, count start failures, start a replacement."""
         worker.close()
         status = _signal_text(worker.proc.returncode)
-        with contextlib.suppress(ValueError):
-            self.idle.remove(worker)
-        lost = []
-        if worker.inflight:
-            running = worker.running_key()
-            for task in worker.inflight:
-                key = protocol.task_key(task.buffer)
-                if key == running:
-                    lost.append({"key": key, "worker": worker.rank, "pid": worker.proc.pid,
-                                 "status": status})  # fmt: skip
-            self.pending.extendleft(
-                t for t in reversed(worker.inflight) if protocol.task_key(t.buffer) != running
-            )
-            worker.inflight = []
-        if lost:
-            self.ix.send_multipart(
-                [protocol.LOST, protocol.pack({"tasks": lost, "host": self.host})]
-            )
-        if not worker.ready:
+        report = {
+            "rank": worker.rank,
+            "pid": worker.proc.pid,
+            "status": status,
+            "running": worker.running_key(),
+        }
+        self.ix.send_multipart([protocol.LOST, protocol.pack(report)])
+        connected = worker.rank in self.ready or time.monotonic() - worker.started > READY_WITHIN
+        self.ready.discard(worker.rank)
+        if not connected:
             self.start_failures += 1
-            print(f"plait-htex manager: worker {worker.rank} {status} before it was ready",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"plait-htex manager: worker {worker.rank} {status} before it connected",
+                file=sys.stderr,
+                flush=True,
+            )
             if self.start_failures >= START_FAILURES:
                 raise SystemExit(EXIT_CANNOT_START)
         self.start_worker(worker.rank)
 
     def check_workers(self) -> None:
+        """Handle dead workers."""
         for worker in list(self.workers.values()):
             if worker.proc.poll() is not None:
-                del self.workers[worker.identity]
                 self.worker_ended(worker)
 
-    # --- the loop -----------------------------------------------------------------------
+    # --- the interchange ------------------------------------------------------------------
 
     def register(self) -> None:
         """Send the registration and wait for the interchange's answer."""
         info = {
-            "block": self.block,
+            "block": self.args.block,
             "host": self.host,
             "pid": os.getpid(),
             "workers": self.count,
-            "capacity": self.capacity,
             "python": platform.python_version(),
         }
         self.ix.send_multipart([protocol.REGISTER, protocol.pack(info)])
@@ -244,7 +208,7 @@ class Manager:
                     return
                 if frames[0] == protocol.STOP:
                     raise SystemExit(0)
-            self.poll_workers(0)
+            self.check_workers()
         print(
             f"plait-htex manager on {self.host}: no answer from the interchange at "
             f"{self.args.interchange} within {self.args.connect_timeout:g} s; check the "
@@ -254,117 +218,64 @@ class Manager:
         )
         raise SystemExit(EXIT_NO_INTERCHANGE)
 
-    def poll_workers(self, timeout_ms: int) -> None:
-        """Take READY and result messages from workers (waiting up to ``timeout_ms``)."""
-        sock = self.workers_sock
-        if not sock.poll(timeout_ms):
-            return
+    def take_from_interchange(self) -> bool:
+        """Handle every waiting message from the interchange; True to stop."""
         while True:
             try:
-                identity, *payload = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                frames = self.ix.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                break
-            worker = self.workers.get(identity.bytes)
-            if worker is None:
-                continue
-            if not worker.ready and payload[0].bytes[:1] == protocol.READY:
-                worker.ready = True
+                return False
+            if frames[0] == protocol.STOP:
+                return True
+            if frames[0] == protocol.READY:  # the interchange saw a worker connect
+                self.ready.add(int(protocol.unpack(frames[1])["rank"]))
                 self.start_failures = 0
-            else:
-                took = (time.monotonic() - worker.sent_at) / max(1, len(worker.inflight))
-                self.task_time += 0.2 * (took - self.task_time)
-                worker.inflight = []
-                self.results.extend(payload)
-            self.idle.append(worker)
-
-    def batch_size(self) -> int:
-        """Tasks per batch: about ``BATCH_TARGET`` seconds of work, 1 to ``MAX_BATCH``."""
-        return max(1, min(MAX_BATCH, int(BATCH_TARGET / max(self.task_time, 1e-6))))
-
-    def dispatch(self) -> None:
-        send, pending = self.workers_sock.send_multipart, self.pending
-        size = self.batch_size()
-        while self.idle and pending:
-            share = math.ceil(len(pending) / len(self.idle))
-            worker = self.idle.popleft()
-            batch = [pending.popleft() for _ in range(min(size, share))]
-            worker.inflight = batch
-            worker.sent_at = time.monotonic()
-            send([worker.identity, *batch], copy=False)
-        # short tasks: a second batch per worker waits here, so no worker waits for one
-        capacity = self.count * size * (2 if size > 1 else 1) + self.args.prefetch
-        change = abs(capacity - self.capacity)
-        if change and (change * 4 >= self.capacity or size in (1, MAX_BATCH)) and not self.draining:
-            self.capacity = capacity
-            self.ix.send_multipart([protocol.CAPACITY, protocol.pack(capacity)])
-
-    def flush_results(self) -> None:
-        if self.results:
-            self.ix.send_multipart([protocol.RESULTS, *self.results], copy=False)
-            self.results = []
 
     def run(self) -> int:
         for rank in range(self.count):
             self.start_worker(rank)
         self.register()
-        period = self.args.heartbeat_period
-        threshold = self.args.heartbeat_threshold
+        period, threshold = self.args.heartbeat_period, self.args.heartbeat_threshold
         last_from_ix = last_beat = last_check = time.monotonic()
+        draining = False
         poller = zmq.Poller()
         poller.register(self.ix, zmq.POLLIN)
-        poller.register(self.workers_sock, zmq.POLLIN)
-        pidfds: dict[int, WorkerProcess] = {}
+        watched: list[int] = []
         while True:
-            if self.workers_changed:
-                self.workers_changed = False
-                for fd in pidfds:
+            fds = [w.pidfd for w in self.workers.values() if w.pidfd is not None]
+            if fds != watched:
+                for fd in watched:
                     poller.unregister(fd)
-                pidfds = {w.pidfd: w for w in self.workers.values() if w.pidfd is not None}
-                for fd in pidfds:
+                for fd in fds:
                     poller.register(fd, zmq.POLLIN)
+                watched = fds
             events = dict(poller.poll(int(min(period, CHECK_PERIOD) * 1000)))
             now = time.monotonic()
             if events.get(self.ix):
                 last_from_ix = now
                 if self.take_from_interchange():
                     return 0
-            if events.get(self.workers_sock):
-                self.poll_workers(0)
-            if any(fd in pidfds for fd in events) or now - last_check >= CHECK_PERIOD:
+            if any(fd in events for fd in watched) or now - last_check >= CHECK_PERIOD:
                 last_check = now
-                self.check_workers()
-            self.dispatch()
-            self.flush_results()
+                self.check_workers()  # new pidfds are registered on the next turn
             if now - last_beat >= period:
                 last_beat = now
                 self.ix.send(protocol.HEARTBEAT)
             if now - last_from_ix > threshold:
-                print(f"plait-htex manager on {self.host}: the interchange has been silent "
-                      f"for {threshold:g} s; exiting", file=sys.stderr, flush=True)  # fmt: skip
+                print(
+                    f"plait-htex manager on {self.host}: the interchange has been silent "
+                    f"for {threshold:g} s; exiting",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return EXIT_NO_INTERCHANGE
-            if self.args.drain_period and now - self.started >= self.args.drain_period:
-                if not self.draining:
-                    self.draining = True
-                    self.ix.send(protocol.DRAIN)
-                busy = self.pending or any(w.inflight for w in self.workers.values())
-                if not busy:
-                    return 0
-
-    def take_from_interchange(self) -> bool:
-        """Handle every waiting message from the interchange; True to stop."""
-        while True:
-            try:
-                frames = self.ix.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return False
-            kind = frames[0].bytes
-            if kind == protocol.TASKS:
-                self.pending.extend(frames[1:])
-            elif kind == protocol.STOP:
-                return True
+            drain = self.args.drain_period
+            if drain and not draining and now - self.started >= drain:
+                draining = True  # the interchange answers STOP once the workers are idle
+                self.ix.send(protocol.DRAIN)
 
     def close(self) -> None:
-        """Stop every worker (SIGTERM, SIGKILL after a second) and release sockets."""
+        """Stop every worker (SIGTERM, SIGKILL after a second) and release the socket."""
         for worker in self.workers.values():
             with contextlib.suppress(ProcessLookupError):
                 worker.proc.terminate()
@@ -377,14 +288,14 @@ class Manager:
                 worker.proc.wait()
             worker.close()
         self.ix.close()
-        self.workers_sock.close()
         self.context.term()
-        shutil.rmtree(self.ipc_dir, ignore_errors=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m plait_htex.manager")
     parser.add_argument("--interchange", required=True)
+    parser.add_argument("--results", required=True)
     parser.add_argument("--block", required=True)
     parser.add_argument("--max-workers", type=int, default=None)
     parser.add_argument("--cores-per-worker", type=float, default=1.0)
@@ -393,7 +304,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heartbeat-threshold", type=float, default=4.0)
     parser.add_argument("--connect-timeout", type=float, default=10.0)
     parser.add_argument("--drain-period", type=float, default=None)
-    parser.add_argument("--prefetch", type=int, default=0)
     parser.add_argument("--serializers", default="pickle")
     parser.add_argument("--curve-dir", default=None)
     return parser.parse_args(argv)

@@ -2,7 +2,9 @@
 
 Every message is a ZeroMQ multipart message whose first frame is one kind byte.
 Task and result payloads travel as frames of their own and are never decoded on the
-way: the interchange and managers read only a fixed-size header at the front of each.
+way: the interchange reads only a fixed-size header at the front of each. Tasks go
+submit side -> interchange -> worker; results go from the worker straight to the
+submit side, and the worker tells the interchange which tasks it finished.
 Control data (registration, events, commands) is JSON, so no process ever unpickles
 bytes that arrive from the network except a worker running a task it was given.
 
@@ -32,31 +34,35 @@ the ``(args, kwargs)`` bytes."""
 OK = 0
 """The body is the serialized return value."""
 RAISED = 1
-"""The body is a serialized :class:`plait_htex.remote.RemoteFailure`."""
+"""The body is a serialized :class:`plait_htex.codec.RemoteFailure`."""
 
 # kinds of message (first frame)
 TASKS = b"T"
-"""Task frames follow (submit side -> interchange -> manager -> worker)."""
+"""Task frames follow (submit side -> interchange -> worker)."""
 RESULTS = b"D"
-"""Result frames follow (worker -> manager -> interchange -> submit side)."""
+"""Result frames follow (worker -> submit side, directly)."""
+DONE = b"K"
+"""A worker finished a batch (worker -> interchange): the keys, packed as ``>Q`` each,
+then the batch's seconds as ``>d``."""
 EVENT = b"E"
 """One JSON event follows (interchange -> submit side)."""
 COMMAND = b"C"
 """One JSON command follows (submit side -> interchange)."""
 REGISTER = b"R"
 """One JSON registration follows (manager -> interchange, and the reply)."""
+READY = b"W"
+"""A worker connected (worker -> interchange); JSON with its manager, rank and pid."""
 HEARTBEAT = b"H"
 """Nothing follows; both directions between manager and interchange."""
 LOST = b"L"
-"""One JSON report of tasks whose worker died follows (manager -> interchange)."""
-CAPACITY = b"F"
-"""The number of tasks a manager wants to hold follows as JSON (manager -> interchange)."""
+"""A worker died (manager -> interchange); JSON with its rank, pid, exit status and the
+key of the task it was running (0: none)."""
 DRAIN = b"N"
-"""A manager takes no more tasks (manager -> interchange)."""
+"""A manager's workers take no more tasks (manager -> interchange)."""
 STOP = b"X"
 """Stop now (interchange -> manager)."""
-READY = b"W"
-"""A worker is ready (worker -> manager): one frame, this byte then its pid as text."""
+
+DURATION = struct.Struct(">d")
 
 
 def pack(data: Any) -> bytes:
@@ -67,6 +73,16 @@ def pack(data: Any) -> bytes:
 def unpack(frame: bytes | memoryview) -> Any:
     """Decode control data made by :func:`pack`."""
     return json.loads(bytes(frame))
+
+
+def pack_keys(keys: list[int]) -> bytes:
+    """Task keys as one frame (``DONE``)."""
+    return struct.pack(f">{len(keys)}Q", *keys)
+
+
+def unpack_keys(frame: bytes | memoryview) -> tuple[int, ...]:
+    """The keys of a ``DONE`` frame."""
+    return struct.unpack(f">{len(frame) // KEY.size}Q", frame)
 
 
 def task_key(frame: bytes | memoryview) -> int:

@@ -1,15 +1,17 @@
-"""A worker process: runs batches of tasks for its manager, one task at a time.
+"""A worker process: runs batches of tasks, one task at a time.
 
-Started by the manager as ``python -m plait_htex.worker``; connects a DEALER socket to
-the manager's ROUTER over IPC, says it is ready, then loops: receive a batch of task
-frames, run them in order, send their result frames back in one message. Before each
-task it writes the task's key into a small shared file (``--state``), so that if the
-task kills the process the manager knows which task did. The function's payload is
-decoded once per distinct payload. A task's exception (``SystemExit`` and
-``KeyboardInterrupt`` included) is sent back as a
+Started by its manager as ``python -m plait_htex.worker``. It connects a DEALER socket
+to the interchange (identity ``<manager id>.<rank>``), says it is ready, then loops:
+receive a batch of task frames, run them in order, push their result frames straight
+to the submit side, and tell the interchange the batch is done (its keys and how long
+it took, from which the interchange sizes the next batches). Before each task it writes
+the task's key into a small file shared with its manager (``--state``), and clears it
+after, so that if a task kills the process the manager knows which task did. The
+function's payload is decoded once per distinct payload. A task's exception
+(``SystemExit`` and ``KeyboardInterrupt`` included) is sent back as a
 :class:`~plait_htex.codec.RemoteFailure`; a result that no serializer can carry becomes
-a :class:`~plait.errors.SerializationError`. A worker exits when its manager tells it
-to (an empty frame) or dies (the parent process changes).
+a :class:`~plait.errors.SerializationError`. A worker exits when its manager dies (the
+parent process changes; on Linux the kernel also kills it at once).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 import zmq
@@ -29,9 +32,12 @@ import zmq
 from plait.errors import SerializationError
 from plait_htex import protocol
 from plait_htex.codec import Codec, RemoteFailure
+from plait_htex.curve import client_socket_options
 
 POLL_MS = 1000
 """How often an idle worker checks that its manager is alive."""
+NO_TASK = bytes(protocol.KEY.size)
+"""The state file's content while no task runs."""
 
 
 def die_with_parent() -> None:
@@ -55,7 +61,10 @@ class Worker:
 
     def run_batch(self, tasks: list[bytes]) -> list[bytes]:
         """Run task frames in order; return their result frames."""
-        return [self.run_task(task) for task in tasks]
+        results = [self.run_task(task) for task in tasks]
+        if self.state is not None:
+            self.state[: protocol.KEY.size] = NO_TASK
+        return results
 
     def run_task(self, task: bytes) -> bytes:
         """Run one task frame; return its result frame."""
@@ -94,42 +103,60 @@ class Worker:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plait_htex.worker")
-    parser.add_argument("--manager", required=True, help="the manager's IPC address")
+    parser.add_argument("--interchange", required=True, help="the interchange's address")
+    parser.add_argument("--results", required=True, help="the submit side's result address")
+    parser.add_argument("--manager", required=True, help="the manager's id")
     parser.add_argument("--rank", type=int, required=True)
     parser.add_argument("--block", required=True)
     parser.add_argument("--serializers", required=True)
     parser.add_argument("--state", default=None, help="file to write the running task's key")
+    parser.add_argument("--curve-dir", default=None)
     args = parser.parse_args(argv)
     die_with_parent()
     parent = os.getppid()
-    where = (
-        f"worker {args.rank} (pid {os.getpid()}) of block {args.block} on {socket.gethostname()}"
-    )
+    host = socket.gethostname()
+    where = f"worker {args.rank} (pid {os.getpid()}) of block {args.block} on {host}"
     state = None
     if args.state:
         with open(args.state, "r+b") as file:
             state = mmap.mmap(file.fileno(), protocol.KEY.size)
     worker = Worker(Codec(args.serializers.split(",")), where, state)
     context = zmq.Context()
-    sock = context.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.IDENTITY, str(args.rank).encode())
-    sock.connect(args.manager)
-    sock.send(protocol.READY + str(os.getpid()).encode())
-    sock.setsockopt(zmq.RCVTIMEO, POLL_MS)
+    tasks_sock = context.socket(zmq.DEALER)
+    results_sock = context.socket(zmq.PUSH)
+    for sock in (tasks_sock, results_sock):
+        sock.setsockopt(zmq.LINGER, 0)
+        if args.curve_dir:
+            client_socket_options(sock, args.curve_dir)
+    tasks_sock.setsockopt(zmq.IDENTITY, f"{args.manager}.{args.rank}".encode())
+    tasks_sock.setsockopt(zmq.RCVTIMEO, POLL_MS)
+    results_sock.setsockopt(zmq.LINGER, -1)  # results already computed are delivered
+    tasks_sock.connect(args.interchange)
+    results_sock.connect(args.results)
+    hello = {"manager": args.manager, "rank": args.rank, "pid": os.getpid()}
+    tasks_sock.send_multipart([protocol.READY, protocol.pack(hello)])
+    clock = time.monotonic
     try:
         while True:
             try:
-                tasks = sock.recv_multipart(copy=True)
+                frames = tasks_sock.recv_multipart(copy=True)
             except zmq.Again:
                 if os.getppid() != parent:
                     return 0
                 continue
-            if not tasks[0]:
-                return 0
-            sock.send_multipart(worker.run_batch(tasks), copy=False)
+            if frames[0] != protocol.TASKS:
+                continue
+            started = clock()
+            tasks = frames[1:]
+            results = worker.run_batch(tasks)
+            results_sock.send_multipart([protocol.RESULTS, *results], copy=False)
+            keys = b"".join(task[: protocol.KEY.size] for task in tasks)
+            tasks_sock.send_multipart(
+                [protocol.DONE, keys, protocol.DURATION.pack(clock() - started)]
+            )
     finally:
-        sock.close()
+        tasks_sock.close()
+        results_sock.close(linger=1000)
         context.term()
 
 
