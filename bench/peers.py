@@ -53,8 +53,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import metadata
 from typing import Any
+
+from bench_common import plait_plugins, version
 
 WARMUP_TASKS = 200
 RESULT_MARK = "PEERS-RESULT "
@@ -427,23 +428,6 @@ def run_in_subprocess(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 # --- report ------------------------------------------------------------------------------
-
-
-def plait_plugins() -> str:
-    """The plait plugins loaded here: one that records every task event (such as the
-    test-only plait-example-plugin) changes both speed and memory figures."""
-    try:
-        from plait.plugins import get_plugin_system
-    except ImportError:
-        return "plait not installed"
-    return ", ".join(sorted(get_plugin_system().plugins))
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:

@@ -31,8 +31,9 @@ import platform
 import sys
 import tempfile
 import time
-from importlib import metadata
 from typing import Any
+
+from bench_common import plait_plugins, version
 
 WARMUP_TASKS = 200
 INTERCHANGE_MARK = "plait_htex.interchange"
@@ -155,23 +156,6 @@ def soak(tasks: int, sample_every: int, chunk: int, workers: int) -> list[dict[s
 
 
 # --- report ------------------------------------------------------------------------------
-
-
-def plait_plugins() -> str:
-    """The plait plugins loaded here: one that records every task event (such as the
-    test-only plait-example-plugin) changes both speed and memory figures."""
-    try:
-        from plait.plugins import get_plugin_system
-    except ImportError:
-        return "plait not installed"
-    return ", ".join(sorted(get_plugin_system().plugins))
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _mb(value: float | None) -> str:

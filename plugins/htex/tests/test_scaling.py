@@ -106,3 +106,15 @@ def test_failing_provider_command_is_an_executor_error(tmp_path: Path) -> None:
     assert isinstance(error, BlockFailureError), error
     assert "invalid partition specified: nosuch" in str(error)
     assert "RefusingProvider" in str(error)
+
+
+def test_parallelism_asks_for_a_fraction_of_the_blocks(tmp_path: Path) -> None:
+    provider = LocalProvider(init_blocks=0, min_blocks=0, max_blocks=4, parallelism=0.5)
+    gate = tmp_path / "gate"
+    with kernel(tmp_path, provider) as dfk:
+        futures = [plait.python_app(wait_for_file)(str(gate), i) for i in range(4)]
+        # four waiting tasks, one worker per block: half of four blocks
+        assert wait_until(lambda: len(live_blocks(dfk)) == 2, TIMEOUT), live_blocks(dfk)
+        assert not wait_until(lambda: len(live_blocks(dfk)) > 2, 1.0), live_blocks(dfk)
+        gate.touch()
+        assert [f.result(TIMEOUT) for f in futures] == [0, 1, 2, 3]

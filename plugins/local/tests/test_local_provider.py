@@ -405,3 +405,10 @@ def test_a_forked_child_does_not_cancel_its_parents_blocks(tmp_path: Path) -> No
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["RUNNING", "[True]"]
+
+
+def test_parallelism_is_a_fraction() -> None:
+    assert LocalProvider(parallelism=0.5).parallelism == 0.5
+    for bad in (1.5, -0.1, "half", True):
+        with pytest.raises(ConfigError, match="parallelism"):
+            LocalProvider(parallelism=bad)

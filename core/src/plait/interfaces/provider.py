@@ -33,6 +33,9 @@ class ExecutionProvider(Component, abc.ABC):
     min_blocks: int = 0
     max_blocks: int = 1
     nodes_per_block: int = 1
+    parallelism: float = 1.0
+    """How many blocks the scaling strategy asks for, as a fraction of the blocks the
+    outstanding tasks would fill: 1 (a slot per task), 0.5 (half), 0 (``min_blocks``)."""
     status_polling_interval: float = 5.0
     script_dir: str | None = None
     """Directory for submit scripts and block output, set by the owning executor before

@@ -524,7 +524,7 @@ class HighThroughputExecutor(ScalingExecutor):
             blocks=blocks,
             min_blocks=provider.min_blocks,
             max_blocks=provider.max_blocks,
-            parallelism=float(getattr(provider, "parallelism", 1.0)),
+            parallelism=provider.parallelism,
         )
 
     def _slots_per_node(self) -> int:

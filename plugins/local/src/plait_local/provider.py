@@ -85,6 +85,15 @@ def _positive_seconds(instance: object, attribute: AttrsField, value: object) ->
         )
 
 
+def _fraction(instance: object, attribute: AttrsField, value: object) -> None:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and isinstance(value, (int, float)) and 0 <= value <= 1):
+        raise ConfigError(
+            f"{_owner(instance, attribute)}={value!r} must be a number from 0 to 1",
+            option=attribute.name,
+        )
+
+
 def _one_node(instance: object, attribute: AttrsField, value: object) -> None:
     if value != 1:
         raise ConfigError(
@@ -269,7 +278,8 @@ class LocalProvider(ExecutionProvider):
     (``plait-local-*`` under ``$TMPDIR``), which it leaves in place for you to read.
 
     Options, as in Parsl's ``LocalProvider``: ``init_blocks``, ``min_blocks``,
-    ``max_blocks`` (read by the executor's scaling strategy), ``nodes_per_block``
+    ``max_blocks`` and ``parallelism`` (read by the kernel's scaling strategy, see
+    :mod:`plait.scaling.strategy`), ``nodes_per_block``
     (must be 1: a block is this one host), ``status_polling_interval`` (seconds),
     ``walltime`` (seconds or ``"HH:MM:SS"``; None, the default, is no limit; unlike
     Parsl, it is enforced: the block's processes get SIGTERM at the walltime and SIGKILL
@@ -288,6 +298,7 @@ class LocalProvider(ExecutionProvider):
     min_blocks: int = attrs.field(default=0, validator=int_at_least(0))
     max_blocks: int = attrs.field(default=1, validator=int_at_least(0))
     nodes_per_block: int = attrs.field(default=1, validator=[int_at_least(1), _one_node])
+    parallelism: float = attrs.field(default=1.0, validator=_fraction)
     status_polling_interval: float = attrs.field(default=5.0, validator=_positive_seconds)
     walltime: float | None = attrs.field(default=None, converter=_walltime)
     launcher: Launcher = attrs.field(default=SingleNodeLauncher(), converter=_launcher)
