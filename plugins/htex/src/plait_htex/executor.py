@@ -25,6 +25,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import shlex
+import socket
 import sys
 import threading
 import time
@@ -183,6 +185,7 @@ class HighThroughputExecutor(ScalingExecutor):
     _run_dir: Path | None = attrs.field(default=None, init=False, repr=False)
     _curve_dir: Path | None = attrs.field(default=None, init=False, repr=False)
     _workers_seen: int = attrs.field(default=0, init=False, repr=False)
+    _port: int = attrs.field(default=0, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_threshold < self.heartbeat_period:
@@ -243,15 +246,13 @@ class HighThroughputExecutor(ScalingExecutor):
         self._blocks.scale_out(self.provider.init_blocks)
 
     def _address(self) -> str:
+        """What nodes connect to: ``address``, else loopback when blocks run on this
+        host (the ``local`` provider), else this host's name."""
         if self.address is not None:
             return self.address
-        if (
-            getattr(self.provider, "label", None) == "local"
-            or type(self.provider).__name__ == "LocalProvider"
-        ):
+        providers = registry("provider")
+        if "local" in providers and isinstance(self.provider, providers.get("local")):
             return "127.0.0.1"
-        import socket
-
         return socket.gethostname()
 
     def _launch_command(self, block_id: str) -> str:
@@ -275,8 +276,6 @@ class HighThroughputExecutor(ScalingExecutor):
             parts += ["--drain-period", str(self.drain_period)]
         if self._curve_dir is not None:
             parts += ["--curve-dir", str(self._curve_dir)]
-        import shlex
-
         return shlex.join(parts)
 
     def shutdown(self, wait: bool = True) -> None:
