@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -28,6 +29,7 @@ from plait.errors import (
     SerializationError,
     WorkerLostError,
 )
+from plait.procfs import all_stats, read_stat
 from plait_htex import HighThroughputExecutor
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
@@ -296,3 +298,54 @@ def test_pool_that_cannot_start_is_reported_with_its_stderr(
     assert isinstance(error, BlockFailureError), error
     assert expected in str(error), str(error)
     assert time.monotonic() - started < 30, "the failure took too long to surface"
+
+
+# --- the submit side dies ---------------------------------------------------------------
+
+SUBMIT_SIDE = """
+import sys
+import plait
+from plait.conformance.tasks import add
+
+htex = {"kind": "htex", "max_workers_per_node": 2, "heartbeat_period": 0.5,
+        "heartbeat_threshold": 1.0}
+plait.load(plait.Config(executors=[htex], run_dir=sys.argv[1], error_reporters=[]))
+assert plait.python_app(add)(1, 2).result(60) == 3
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``."""
+    children: dict[int, list[int]] = {}
+    for stat in all_stats():
+        if stat.live:
+            children.setdefault(stat.ppid, []).append(stat.pid)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def test_killed_submit_side_leaves_no_orphans(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SUBMIT_SIDE, str(tmp_path / "runinfo")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        family = descendants(proc.pid)
+        assert len(family) >= 4, "expected the interchange, a block, a manager, workers"
+    finally:
+        proc.kill()
+        proc.wait()
+
+    def alive() -> set[int]:
+        return {pid for pid in family if (stat := read_stat(pid)) is not None and stat.live}
+
+    assert wait_until(lambda: not alive(), 30), f"orphans left running: {sorted(alive())}"
