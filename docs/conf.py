@@ -58,6 +58,9 @@ nitpick_ignore = [
     ("py:class", "AppKind"),
     # the type variable of plait.concurrency.LightFuture
     ("py:obj", "plait.concurrency.T"),
+    # third-party classes in plait-proxystore's signatures (no intersphinx offline)
+    ("py:class", "proxystore.store.config.StoreConfig"),
+    ("py:class", "proxystore.store.base.Store"),
 ]
 _STDLIB = r"(abc|enum|os|pathlib|types|threading|queue|collections\.abc|concurrent\.futures\.?\w*)"
 nitpick_ignore_regex = [

@@ -150,3 +150,19 @@ def test_first_result_comes_quickly(tmp_path: Path) -> None:
     with plait.load(config(tmp_path, max_workers_per_node=1)):
         assert plait.python_app(add)(1, 2).result(TIMEOUT) == 3
         assert time.monotonic() - started < 10
+
+
+def make_adder(n: int) -> Any:
+    return lambda x: x + n
+
+
+def test_an_app_may_name_its_own_serializers(tmp_path: Path) -> None:
+    """The executor carries only plain pickle; one app's function and result need
+    cloudpickle (a closure), and name it."""
+    options = {"serializers": ["pickle"], "max_workers_per_node": 1}
+    with plait.load(config(tmp_path, **options)):
+        plain = plait.python_app(make_adder)(1).exception(TIMEOUT)
+        assert isinstance(plain, plait.errors.SerializationError), plain
+        assert "return value" in str(plain) and "pickle" in str(plain)
+        adder = plait.python_app(serializers=["cloudpickle"])(make_adder)(2).result(TIMEOUT)
+        assert adder(40) == 42

@@ -232,9 +232,11 @@ def test_unpicklable_exception_keeps_type_message_and_traceback(
 
 
 def test_unpicklable_argument_fails_at_submit(htex: plait.DataFlowKernel) -> None:
-    error = plait.python_app(add)(threading.Lock(), 1).exception(TIMEOUT)
+    error = plait.python_app(add)(1, threading.Lock()).exception(TIMEOUT)
     assert isinstance(error, SerializationError), error
-    assert "arguments" in str(error) and "cloudpickle" in str(error)
+    assert "argument 2 of type lock" in str(error) and "cloudpickle" in str(error)
+    error = plait.python_app(add)(1, b=threading.Lock()).exception(TIMEOUT)
+    assert "argument 'b' of type lock" in str(error)
     others_complete()
 
 
@@ -279,6 +281,7 @@ def wrapper(tmp_path: Path, body: str) -> str:
         ("missing python", "No such file"),
         ("import error", "No module named"),
         ("unreachable address", "no answer from the interchange"),
+        ("serializer missing on the node", "install plait-cloudpickle"),
     ],
 )
 def test_pool_that_cannot_start_is_reported_with_its_stderr(
@@ -289,6 +292,9 @@ def test_pool_that_cannot_start_is_reported_with_its_stderr(
         options["worker_python"] = str(tmp_path / "no-such-python")
     elif case == "import error":  # -S: no site-packages, so no plait on the "node"
         options["worker_python"] = wrapper(tmp_path, f'exec {sys.executable} -S "$@"')
+    elif case == "serializer missing on the node":
+        body = f'PLAIT_DISABLE_PLUGINS=cloudpickle exec {sys.executable} "$@"'
+        options["worker_python"] = wrapper(tmp_path, body)
     else:
         options |= {"address": "10.255.255.1", "bind_address": "127.0.0.1"}
         options["connect_timeout"] = 1.0

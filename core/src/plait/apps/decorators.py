@@ -39,6 +39,7 @@ class App:
         cache: bool = False,
         ignore_for_cache: Sequence[str] | None = None,
         data_flow_kernel: DataFlowKernel | None = None,
+        serializers: Sequence[Any] | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self.func = func
@@ -49,6 +50,7 @@ class App:
         self.cache = cache
         self.ignore_for_cache = frozenset(ignore_for_cache or ())
         self.data_flow_kernel = data_flow_kernel
+        self.serializers: tuple[Any, ...] = tuple(serializers or ())
         self.name = getattr(func, "__name__", type(func).__name__)
         self.option_defaults = _option_defaults(func)
         self._identity: bytes | None = None
@@ -103,6 +105,7 @@ def _decorator(kind: AppKind) -> Any:
         cache: bool = False,
         ignore_for_cache: Sequence[str] | None = None,
         data_flow_kernel: DataFlowKernel | None = None,
+        serializers: Sequence[Any] | None = None,
     ) -> Callable[[Callable[..., Any]], App]: ...
 
     def decorate(
@@ -112,6 +115,7 @@ def _decorator(kind: AppKind) -> Any:
         cache: bool = False,
         ignore_for_cache: Sequence[str] | None = None,
         data_flow_kernel: DataFlowKernel | None = None,
+        serializers: Sequence[Any] | None = None,
     ) -> App | Callable[[Callable[..., Any]], App]:
         def wrap(func: Callable[..., Any]) -> App:
             return App(
@@ -121,6 +125,7 @@ def _decorator(kind: AppKind) -> Any:
                 cache=cache,
                 ignore_for_cache=ignore_for_cache,
                 data_flow_kernel=data_flow_kernel,
+                serializers=serializers,
             )
 
         return wrap(function) if function is not None else wrap
@@ -135,7 +140,9 @@ _COMMON = """
 
     Use bare (``@{k}_app``) or with options (``@{k}_app(executors=["htex"], cache=True)``):
     ``executors`` limits which executor labels may run it, ``cache`` turns on
-    memoization (``ignore_for_cache`` names keyword arguments left out of the memo key).
+    memoization (``ignore_for_cache`` names keyword arguments left out of the memo key),
+    ``serializers`` replaces the executor's serializer list for this app's function,
+    arguments and result (executors that serialize honour it).
     Calls accept ``inputs``, ``outputs``, ``walltime``, ``stdout``/``stderr`` (bash)
     and ``resource_specification`` as keyword arguments or as function defaults.
 """

@@ -86,12 +86,17 @@ EMPTY_RESOURCES = ResourceSpecification()
 
 @attrs.frozen
 class TaskDescription:
-    """What an executor is told about a task besides its function and arguments."""
+    """What an executor is told about a task besides its function and arguments.
+
+    ``serializers`` is the app's own serializer list (``@python_app(serializers=...)``:
+    names, tables or instances), empty when the app uses the executor's.
+    """
 
     task_id: int
     name: str
     attempt: int = 0
     resources: ResourceSpecification = EMPTY_RESOURCES
+    serializers: tuple[Any, ...] = ()
 
 
 class JobState(enum.Enum):

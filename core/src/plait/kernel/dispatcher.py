@@ -256,7 +256,7 @@ class Dispatcher:
         if app.kind == "join":  # join bodies run in this process, on the join pool
             fut: Future[Any] = self.kernel.join_pool().submit(func, *rec.args, **rec.kwargs)
         else:
-            desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources)
+            desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
             executor = rec.executor = self.choose(rec, desc)
             if app.kind == "bash" or rec.walltime is not None or rec.inputs or rec.outputs:
                 func = self.task_call(rec)

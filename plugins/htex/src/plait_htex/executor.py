@@ -2,14 +2,16 @@
 
 ::
 
-    submit side (this process)          interchange process        each block, each node
-    HighThroughputExecutor.submit  -->  priority queue      -->    manager --> N workers
-    futures completed        <-- results, events <--         <-- results <--
+    submit side (this process)        interchange process         each node of a block
+    HighThroughputExecutor.submit -->  priority queue, batches -->  N workers
+    futures completed  <-------------- results, straight from the workers
+                       <--  events  --                      <--  manager (watches them)
 
-The executor encodes each task once (:mod:`plait_htex.codec`) into a frame with a small
-header (:mod:`plait_htex.protocol`); the interchange and managers forward frames in
-batches without decoding them. Blocks come from the provider and are scaled by the
-kernel's scaling loop through the :class:`~plait.interfaces.ScalingExecutor` methods.
+The executor encodes each task once (a :class:`plait.serialization.SerializerChain`)
+into a frame with a small header (:mod:`plait_htex.protocol`); the interchange forwards
+frames in batches without decoding them. Blocks come from the provider and are scaled
+by the kernel's scaling loop through the :class:`~plait.interfaces.ScalingExecutor`
+methods.
 
 Failures never lose a task: a task whose worker dies fails with
 :class:`~plait.errors.WorkerLostError`, one whose manager goes silent for
@@ -23,6 +25,7 @@ row; the kernel retries them when ``Config.retries`` allows.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import shlex
@@ -60,11 +63,12 @@ from plait.interfaces import (
 from plait.plugins import registry
 from plait.scaling import BlockLoad, BlockSet, ExecutorLoad
 from plait.scaling.blocks import describe
+from plait.serialization import SerializerChain
 from plait.validators import AttrsField, int_at_least
 from plait_htex import protocol
 from plait_htex.client import InterchangeClient
-from plait_htex.codec import Codec, RemoteFailure, RemoteTraceback
 from plait_htex.curve import make_keys
+from plait_htex.remote import RemoteFailure, RemoteTraceback
 
 logger = logging.getLogger(__name__)
 
@@ -139,9 +143,11 @@ class HighThroughputExecutor(ScalingExecutor):
       provider, else this host's name), ``bind_address``, ``worker_port_range`` (the
       interchange's port and the port results come back to).
     * ``worker_python``: the Python that runs managers and workers on the nodes.
-    * ``serializers``: ordered serializer names; each object goes with the first one
-      that can carry it (default ``pickle``, which refuses what another process could
-      not load, then ``cloudpickle`` when installed).
+    * ``serializers``: ordered serializers (names, tables with ``kind`` and options, or
+      instances); each object goes with the first that can carry it (default
+      ``pickle``, which refuses what another process could not load, then
+      ``cloudpickle`` when installed). An app may name its own
+      (``@python_app(serializers=[...])``), which also encode its results.
     * ``encrypted``: CurveZMQ on every socket, with keys generated for each run.
     * ``max_block_failures``: blocks failing in a row before the executor gives up.
     * ``connect_timeout``: seconds a manager tries to reach the interchange.
@@ -164,7 +170,7 @@ class HighThroughputExecutor(ScalingExecutor):
     bind_address: str | None = None
     worker_port_range: tuple[int, int] = (0, 0)
     worker_python: str = sys.executable
-    serializers: list[str] = attrs.field(factory=_default_serializers)
+    serializers: list[Any] = attrs.field(factory=_default_serializers)
     encrypted: bool = False
     max_block_failures: int = attrs.field(default=3, validator=int_at_least(1))
     connect_timeout: float = attrs.field(default=10.0, validator=_positive)
@@ -172,7 +178,10 @@ class HighThroughputExecutor(ScalingExecutor):
     capabilities: ClassVar[frozenset[str]] = frozenset({"cancel", "scaling"})
     maturity: ClassVar[str] = "alpha"
 
-    _codec: Codec | None = attrs.field(default=None, init=False, repr=False)
+    _chain: SerializerChain = attrs.field(init=False, repr=False)
+    _app_chains: dict[int, tuple[Any, SerializerChain, bytes]] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
     _client: InterchangeClient | None = attrs.field(default=None, init=False, repr=False)
     _blocks: BlockSet | None = attrs.field(default=None, init=False, repr=False)
     _tasks: dict[int, tuple[LightFuture[Any], TaskDescription]] = attrs.field(
@@ -195,12 +204,11 @@ class HighThroughputExecutor(ScalingExecutor):
                 hint="make heartbeat_threshold at least twice heartbeat_period",
                 option="heartbeat_threshold",
             )
-        if not self.serializers:
-            raise ConfigError(
-                "HighThroughputExecutor.serializers is empty",
-                hint='install plait-cloudpickle or list serializers, e.g. ["pickle"]',
-                option="serializers",
-            )
+        self._chain = SerializerChain(
+            self.serializers,
+            "HighThroughputExecutor.serializers",
+            check_maturity=self.serializers != _default_serializers(),  # plait's choice
+        )
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -208,7 +216,6 @@ class HighThroughputExecutor(ScalingExecutor):
         """Start the interchange and the provider's ``init_blocks`` blocks."""
         self._run_dir = Path(run_dir) / "htex" / self.label
         self._run_dir.mkdir(parents=True, exist_ok=True)
-        self._codec = Codec(self.serializers)
         if self.encrypted:
             self._curve_dir = make_keys(self._run_dir / "curve")
         if self.provider.script_dir is None:
@@ -266,7 +273,7 @@ class HighThroughputExecutor(ScalingExecutor):
             "--heartbeat-period", str(self.heartbeat_period),
             "--heartbeat-threshold", str(self.heartbeat_threshold),
             "--connect-timeout", str(self.connect_timeout),
-            "--serializers", ",".join(self.serializers),
+            "--serializers", json.dumps(self._chain.spec()),
         ]  # fmt: skip
         if self.max_workers_per_node is not None:
             parts += ["--max-workers", str(self.max_workers_per_node)]
@@ -311,20 +318,22 @@ class HighThroughputExecutor(ScalingExecutor):
         kwargs: Mapping[str, Any],
     ) -> Future[Any]:
         """Encode the task and queue it for the interchange; never waits for it."""
-        if not self._open or self._codec is None or self._client is None:
+        if not self._open or self._client is None:
             raise self._failure or ExecutorUnavailableError(
                 f"executor {self.label!r} is not running (start it, or it has shut down)",
                 executor=self.label,
             )
-        codec = self._codec
-        function = codec.dumps_function(func)
-        arguments = codec.dumps((tuple(args), dict(kwargs)), "the task's arguments")
+        chain, spec = self._chain_for(task.serializers)
+        function = chain.dumps_function(func)
+        arguments = chain.dumps_arguments(args, kwargs)
         key = next(self._keys)
         frame = b"".join(
             (
                 protocol.TASK_HEADER.pack(key, task.resources.priority or 0),
                 protocol.FUNC_LENGTH.pack(len(function)),
                 function,
+                protocol.FUNC_LENGTH.pack(len(spec)),
+                spec,
                 arguments,
             )
         )
@@ -336,6 +345,18 @@ class HighThroughputExecutor(ScalingExecutor):
         future.htex_key = key  # type: ignore[attr-defined]
         self._client.send_task(frame)
         return future
+
+    def _chain_for(self, serializers: tuple[Any, ...]) -> tuple[SerializerChain, bytes]:
+        """The executor's chain, or an app's own (``@python_app(serializers=...)``) with
+        its spec for the worker; built once per app."""
+        if not serializers:
+            return self._chain, b""
+        cached = self._app_chains.get(id(serializers))
+        if cached is None or cached[0] is not serializers:
+            chain = SerializerChain(serializers, "the app's serializers")
+            spec = json.dumps(chain.spec()).encode()
+            cached = self._app_chains[id(serializers)] = (serializers, chain, spec)
+        return cached[1], cached[2]
 
     def cancel(self, future: Future[Any]) -> bool:
         """Cancel a task still queued in the interchange (EXE-101)."""
@@ -360,8 +381,7 @@ class HighThroughputExecutor(ScalingExecutor):
     # --- from the receiver thread ----------------------------------------------------------
 
     def _on_results(self, frames: list[Any]) -> None:
-        codec, tasks, header = self._codec, self._tasks, protocol.RESULT_HEADER
-        assert codec is not None
+        chain, tasks, header = self._chain, self._tasks, protocol.RESULT_HEADER
         for frame in frames:
             buffer = frame.buffer
             key, outcome = header.unpack_from(buffer)
@@ -370,7 +390,7 @@ class HighThroughputExecutor(ScalingExecutor):
                 continue  # cancelled or already failed
             future, desc = entry
             try:
-                value = codec.loads(buffer[header.size :])
+                value = chain.loads(buffer[header.size :])
             except Exception as exc:
                 future.set_exception(
                     SerializationError(
@@ -401,10 +421,10 @@ class HighThroughputExecutor(ScalingExecutor):
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
-        if kind == "registered":
+        if kind == "pool_ready" and self._blocks is not None:
+            self._blocks.mark_connected(str(event["block"]))
+        elif kind == "registered":
             self._workers_seen = max(self._workers_seen, int(event.get("workers", 1)))
-            if self._blocks is not None:
-                self._blocks.mark_connected(str(event["block"]))
             logger.info(
                 "%s: manager on %s (block %s) registered with %s workers",
                 self.label, event.get("host"), event.get("block"), event.get("workers"),

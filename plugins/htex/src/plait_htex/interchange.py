@@ -252,8 +252,11 @@ class Interchange:
         if old is not None:  # a replacement: its predecessor's tasks were handled at LOST
             self.requeue(old, list(old.inflight))
         self.workers[identity] = worker
+        first = not manager.workers
         manager.workers[worker.rank] = worker
         self.make_hungry(worker)
+        if first:  # the pool works: the submit side resets its block-failure count
+            self.event({"type": "pool_ready", "block": manager.block, "host": manager.host})
         self.send(manager.identity, [protocol.READY, protocol.pack({"rank": worker.rank})])
 
     def done(self, identity: bytes, frames: list[Any]) -> None:

@@ -27,14 +27,16 @@ RESULT_HEADER = struct.Struct(">QB")
 """Front of every result frame: the task key and an outcome byte."""
 
 FUNC_LENGTH = struct.Struct(">I")
-"""After the task header: the length of the function's bytes, then the function, then
-the ``(args, kwargs)`` bytes."""
+"""After the task header: the length of the function's bytes, then the function; then
+the length of the result-serializer spec and the spec (JSON of an app's own serializer
+chain, which encodes the result; empty for the executor's); then the ``(args, kwargs)``
+bytes."""
 
 # outcome byte of a result
 OK = 0
 """The body is the serialized return value."""
 RAISED = 1
-"""The body is a serialized :class:`plait_htex.codec.RemoteFailure`."""
+"""The body is a serialized :class:`plait_htex.remote.RemoteFailure`."""
 
 # kinds of message (first frame)
 TASKS = b"T"

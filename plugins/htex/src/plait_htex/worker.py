@@ -9,7 +9,7 @@ the task's key into a small file shared with its manager (``--state``), and clea
 after, so that if a task kills the process the manager knows which task did. The
 function's payload is decoded once per distinct payload. A task's exception
 (``SystemExit`` and ``KeyboardInterrupt`` included) is sent back as a
-:class:`~plait_htex.codec.RemoteFailure`; a result that no serializer can carry becomes
+:class:`~plait_htex.remote.RemoteFailure`; a result that no serializer can carry becomes
 a :class:`~plait.errors.SerializationError`. A worker exits when its manager dies (the
 parent process changes; on Linux the kernel also kills it at once).
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import mmap
 import os
 import signal
@@ -29,10 +30,11 @@ from typing import Any
 
 import zmq
 
-from plait.errors import SerializationError
+from plait.errors import PlaitError, SerializationError
+from plait.serialization import SerializerChain
 from plait_htex import protocol
-from plait_htex.codec import Codec, RemoteFailure
 from plait_htex.curve import client_socket_options
+from plait_htex.remote import RemoteFailure
 
 POLL_MS = 1000
 """How often an idle worker checks that its manager is alive."""
@@ -53,8 +55,9 @@ def die_with_parent() -> None:
 class Worker:
     """Runs tasks received on ``sock``."""
 
-    def __init__(self, codec: Codec, where: str, state: mmap.mmap | None = None) -> None:
-        self.codec = codec
+    def __init__(self, chain: SerializerChain, where: str, state: mmap.mmap | None = None) -> None:
+        self.chain = chain
+        self._chains: dict[bytes, SerializerChain] = {}
         self.where = where
         self.state = state
         self._functions: dict[bytes, Any] = {}
@@ -75,29 +78,42 @@ class Worker:
         flen = protocol.FUNC_LENGTH.unpack_from(task, start)[0]
         start += protocol.FUNC_LENGTH.size
         fbytes = task[start : start + flen]
+        start += flen
+        slen = protocol.FUNC_LENGTH.unpack_from(task, start)[0]
+        start += protocol.FUNC_LENGTH.size
+        spec = task[start : start + slen]
+        start += slen
         try:
             func = self._functions.get(fbytes)
             if func is None:
-                func = self.codec.loads(fbytes)
+                func = self.chain.loads(fbytes)
                 if len(self._functions) > 256:
                     self._functions.clear()
                 self._functions[fbytes] = func
-            args, kwargs = self.codec.loads(memoryview(task)[start + flen :])
+            args, kwargs = self.chain.loads(memoryview(task)[start:])
+            chain = self.chain_for(spec) if spec else self.chain
             value = func(*args, **kwargs)
         except BaseException as exc:  # the task's failure, whatever it is, goes back
             return self._failure(key, exc)
         try:
-            body = self.codec.dumps(value, "the task's return value")
+            body = chain.dumps(value, "the task's return value")
         except SerializationError as exc:
             return self._failure(key, exc)
         return protocol.RESULT_HEADER.pack(key, protocol.OK) + body
 
+    def chain_for(self, spec: bytes) -> SerializerChain:
+        """The chain of an app's own serializers, built once per distinct spec."""
+        chain = self._chains.get(spec)
+        if chain is None:
+            chain = self._chains[spec] = SerializerChain.from_spec(json.loads(spec))
+        return chain
+
     def _failure(self, key: int, exc: BaseException) -> bytes:
         failure = RemoteFailure.capture(exc, self.where)
         try:
-            body = self.codec.dumps(failure, "the task's exception")
+            body = self.chain.dumps(failure, "the task's exception")
         except SerializationError:
-            body = self.codec.dumps(failure.without_exception(), "the task's exception")
+            body = self.chain.dumps(failure.without_exception(), "the task's exception")
         return protocol.RESULT_HEADER.pack(key, protocol.RAISED) + body
 
 
@@ -108,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manager", required=True, help="the manager's id")
     parser.add_argument("--rank", type=int, required=True)
     parser.add_argument("--block", required=True)
-    parser.add_argument("--serializers", required=True)
+    parser.add_argument("--serializers", required=True, help="the chain's spec, as JSON")
     parser.add_argument("--state", default=None, help="file to write the running task's key")
     parser.add_argument("--curve-dir", default=None)
     args = parser.parse_args(argv)
@@ -120,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.state:
         with open(args.state, "r+b") as file:
             state = mmap.mmap(file.fileno(), protocol.KEY.size)
-    worker = Worker(Codec(args.serializers.split(",")), where, state)
+    try:
+        chain = SerializerChain.from_spec(json.loads(args.serializers))
+    except PlaitError as exc:  # a serializer plugin missing here: say which to install
+        print(f"plait-htex worker on {host}: {exc}", file=sys.stderr, flush=True)
+        return 2
+    worker = Worker(chain, where, state)
     context = zmq.Context()
     tasks_sock = context.socket(zmq.DEALER)
     results_sock = context.socket(zmq.PUSH)

@@ -1,0 +1,5 @@
+"""plait-dill: serialize functions by value with dill."""
+
+from plait_dill.serializer import DillSerializer
+
+__all__ = ["DillSerializer"]
