@@ -132,8 +132,8 @@ class SerializerChain:
         try:
             return cls(spec["serializers"], f"serializers on {host}", check_maturity=False)
         except ConfigError as exc:
-            where = str(exc.details.get("option", ""))
-            index = where.rsplit("[", 1)[-1].rstrip("]")
+            option = str(exc.details.get("option", ""))  # "serializers on HOST[i]"
+            index = option.rsplit("[", 1)[-1].rstrip("]")
             kinds = [str(s.get("kind")) for s in spec["serializers"]]
             if not index.isdigit() or int(index) >= len(kinds):
                 raise
