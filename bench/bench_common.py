@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import metadata
+from typing import Any
 
 
 def plait_plugins() -> str:
@@ -21,3 +22,25 @@ def version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def plait_htex_config(workers: int, run_dir: str) -> Any:
+    """The plait-htex configuration of ``peers.py`` and ``soak.py``: ``workers``
+    workers in one local block."""
+    import plait
+
+    return plait.Config.from_dict(
+        {
+            "executors": [
+                {
+                    "kind": "htex",
+                    "label": "htex",
+                    "max_workers_per_node": workers,
+                    "provider": {"kind": "local", "init_blocks": 1, "max_blocks": 1},
+                }
+            ],
+            "run_dir": run_dir,
+            # harmless if they are past development; needed while they are not
+            "enable_development": ["htex", "local"],
+        }
+    )

@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench_common import plait_plugins, version
+from bench_common import plait_htex_config, plait_plugins, version
 
 WARMUP_TASKS = 200
 RESULT_MARK = "PEERS-RESULT "
@@ -82,27 +82,6 @@ def htex_installed() -> bool:
     from plait.plugins import registry
 
     return "htex" in registry("executor")
-
-
-def plait_htex_config(workers: int, run_dir: str) -> Any:
-    """The plait-htex configuration shared with ``bench/soak.py``."""
-    import plait
-
-    return plait.Config.from_dict(
-        {
-            "executors": [
-                {
-                    "kind": "htex",
-                    "label": "htex",
-                    "max_workers_per_node": workers,
-                    "provider": {"kind": "local", "init_blocks": 1, "max_blocks": 1},
-                }
-            ],
-            "run_dir": run_dir,
-            # harmless if they are past development; needed while they are not
-            "enable_development": ["htex", "local"],
-        }
-    )
 
 
 @contextmanager

@@ -33,7 +33,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench_common import plait_plugins, version
+from bench_common import plait_htex_config, plait_plugins, version
 
 WARMUP_TASKS = 200
 INTERCHANGE_MARK = "plait_htex.interchange"
@@ -52,27 +52,6 @@ def htex_missing() -> str | None:
             "pip install -e plugins/htex, see bench/README.md"
         )
     return None
-
-
-def plait_htex_config(workers: int, run_dir: str) -> Any:
-    """The plait-htex configuration (the same as ``bench/peers.py``)."""
-    import plait
-
-    return plait.Config.from_dict(
-        {
-            "executors": [
-                {
-                    "kind": "htex",
-                    "label": "htex",
-                    "max_workers_per_node": workers,
-                    "provider": {"kind": "local", "init_blocks": 1, "max_blocks": 1},
-                }
-            ],
-            "run_dir": run_dir,
-            # harmless if they are past development; needed while they are not
-            "enable_development": ["htex", "local"],
-        }
-    )
 
 
 class Sampler:

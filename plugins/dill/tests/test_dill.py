@@ -38,46 +38,6 @@ def test_registered_as_dill() -> None:
     assert registry("serializer").get("dill") is DillSerializer
 
 
-def test_lambda_round_trips_and_works(serializer: DillSerializer) -> None:
-    back = round_trip(serializer, lambda x, y=3: x * y + 1)
-    assert back(2) == 7
-    assert back(2, y=10) == 21
-
-
-def test_closure_keeps_its_cell_values(serializer: DillSerializer) -> None:
-    def make_counter(start: int) -> Callable[[], int]:
-        count = start
-
-        def step() -> int:
-            nonlocal count
-            count += 1
-            return count
-
-        return step
-
-    counter = make_counter(41)
-    back = round_trip(serializer, counter)
-    assert back() == 42
-    assert back() == 43
-    assert counter() == 42, "the original closure shares no state with the copy"
-
-
-def test_instance_of_a_locally_defined_class(serializer: DillSerializer) -> None:
-    class Account:
-        def __init__(self, owner: str, balance: int) -> None:
-            self.owner = owner
-            self.balance = balance
-
-        def deposit(self, amount: int) -> int:
-            self.balance += amount
-            return self.balance
-
-    back = round_trip(serializer, Account("ada", 100))
-    assert type(back).__name__ == "Account"
-    assert back.owner == "ada"
-    assert back.deposit(5) == 105
-
-
 SCRIPT = """
 import sys
 
