@@ -166,3 +166,13 @@ def test_an_app_may_name_its_own_serializers(tmp_path: Path) -> None:
         assert "return value" in str(plain) and "pickle" in str(plain)
         adder = plait.python_app(serializers=["cloudpickle"])(make_adder)(2).result(TIMEOUT)
         assert adder(40) == 42
+
+
+def test_interchange_counts_the_task_bytes_it_receives(tmp_path: Path) -> None:
+    with plait.load(config(tmp_path, max_workers_per_node=1)) as dfk:
+        executor = executor_of(dfk)
+        before = executor.interchange_stats()["task_bytes"]
+        payload = b"\x07" * 1_000_000
+        assert plait.python_app(len)(payload).result(TIMEOUT) == len(payload)
+        moved = executor.interchange_stats()["task_bytes"] - before
+        assert len(payload) <= moved < len(payload) + 10_000

@@ -480,11 +480,17 @@ class HighThroughputExecutor(ScalingExecutor):
                 )
             future.set_exception(error)
 
+    def interchange_stats(self) -> dict[str, Any]:
+        """The interchange's counters: ``queued`` tasks, ``task_bytes`` received from
+        this side so far, and the connected ``managers``."""
+        if self._client is None or not self._open:
+            return {}
+        stats: dict[str, Any] = self._client.command("stats")
+        return stats
+
     def connected_managers(self) -> list[dict[str, Any]]:
         """The managers connected now: block, host, pid, workers, tasks, idle seconds."""
-        if self._client is None or not self._open:
-            return []
-        managers: list[dict[str, Any]] = self._client.command("stats")["managers"]
+        managers: list[dict[str, Any]] = self.interchange_stats().get("managers", [])
         return managers
 
     def _fail_everything(self, error: PlaitError) -> None:

@@ -134,6 +134,8 @@ class Interchange:
         self.early: dict[bytes, list[tuple[bytes, dict[str, Any]]]] = {}
         """Workers that connected before their manager registered, by manager id."""
         self.held_blocks: set[str] = set()
+        self.task_bytes = 0
+        """Bytes of task frames received from the submit side (reported by ``stats``)."""
         self.parent = os.getppid()
 
     def _bind(self) -> int:
@@ -158,6 +160,7 @@ class Interchange:
             kind = frames[0].bytes
             if kind == protocol.TASKS:
                 push, queue, queued, seq = heapq.heappush, self.queue, self.queued, self.seq
+                self.task_bytes += sum(len(frame) for frame in frames[1:])
                 for frame in frames[1:]:
                     key, priority = protocol.TASK_HEADER.unpack_from(frame.buffer)
                     queued.add(key)
@@ -174,6 +177,7 @@ class Interchange:
         if op == "stats":
             value = {
                 "queued": len(self.queued),
+                "task_bytes": self.task_bytes,
                 "managers": [m.describe() for m in self.managers.values()],
             }
         elif op == "cancel":
