@@ -91,7 +91,7 @@ def test_bad_specs_are_config_errors() -> None:
     with pytest.raises(ConfigError, match=r"serializers\[1\].*no-such-serializer"):
         SerializerChain(["pickle", "no-such-serializer"])
     with pytest.raises(ConfigError, match="not a serializer name"):
-        SerializerChain([42])  # type: ignore[list-item]
+        SerializerChain([42])
 
 
 def test_spec_rebuilds_the_chain_and_names_what_to_install() -> None:

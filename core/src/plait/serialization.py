@@ -56,12 +56,13 @@ class SerializerChain:
 
     def __init__(
         self,
-        specs: Sequence[SerializerSpec],
+        specs: Sequence[Any],
         owner: str = "serializers",
         *,
         check_maturity: bool = True,
     ) -> None:
-        """Build the serializers of ``specs``; ``owner`` names the list in errors.
+        """Build the serializers of ``specs`` (each a name, a table or an instance; anything
+        else is a :class:`~plait.errors.ConfigError`); ``owner`` names the list in errors.
         ``check_maturity=False`` skips the maturity gate (for a list plait chose, and on
         workers, where the submit side has checked it)."""
         from plait.plugins import get_plugin_system, registry
@@ -86,7 +87,7 @@ class SerializerChain:
         self._functions: dict[int, tuple[Any, bytes]] = {}
         self._lock = threading.Lock()
 
-    def _build(self, spec: SerializerSpec, where: str) -> tuple[Serializer, str, dict[str, Any]]:
+    def _build(self, spec: Any, where: str) -> tuple[Serializer, str, dict[str, Any]]:
         if isinstance(spec, Serializer):
             name = self._registry.name_of(type(spec)) or type(spec).__name__
             options = attrs.asdict(spec, recurse=False) if attrs.has(type(spec)) else {}  # type: ignore[arg-type]
