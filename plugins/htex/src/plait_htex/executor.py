@@ -140,8 +140,9 @@ class HighThroughputExecutor(ScalingExecutor):
     * ``drain_period`` (seconds): a manager takes no new tasks that long after it
       started and exits once idle (set it below the provider's walltime).
     * ``address`` (what managers and workers connect to; default loopback for the local
-      provider, else this host's name), ``bind_address``, ``worker_port_range`` (the
-      interchange's port and the port results come back to).
+      provider, else this host's name), ``bind_address`` (default loopback for the local
+      provider, else every interface), ``worker_port_range`` (the interchange's port
+      and the port results come back to).
     * ``worker_python``: the Python that runs managers and workers on the nodes.
     * ``serializers``: ordered serializers (names, tables with ``kind`` and options, or
       instances); each object goes with the first that can carry it (default
@@ -222,7 +223,7 @@ class HighThroughputExecutor(ScalingExecutor):
             self.provider.script_dir = str(self._run_dir / "blocks")
         low, high = self.worker_port_range
         interchange_args = [
-            "--bind-address", self.bind_address or self._address(),
+            "--bind-address", self._bind_address(),
             "--port-range", f"{low}:{high}",
             "--heartbeat-period", str(self.heartbeat_period),
             "--heartbeat-threshold", str(self.heartbeat_threshold),
@@ -232,7 +233,7 @@ class HighThroughputExecutor(ScalingExecutor):
             self.label,
             self._run_dir,
             interchange_args,
-            self.bind_address or self._address(),
+            self._bind_address(),
             self.worker_port_range,
             self._curve_dir,
             self._on_results,
@@ -252,15 +253,23 @@ class HighThroughputExecutor(ScalingExecutor):
         self._open = True
         self._blocks.scale_out(self.provider.init_blocks)
 
+    def _local_blocks(self) -> bool:
+        providers = registry("provider")
+        return "local" in providers and isinstance(self.provider, providers.get("local"))
+
     def _address(self) -> str:
         """What nodes connect to: ``address``, else loopback when blocks run on this
         host (the ``local`` provider), else this host's name."""
         if self.address is not None:
             return self.address
-        providers = registry("provider")
-        if "local" in providers and isinstance(self.provider, providers.get("local")):
-            return "127.0.0.1"
-        return socket.gethostname()
+        return "127.0.0.1" if self._local_blocks() else socket.gethostname()
+
+    def _bind_address(self) -> str:
+        """Where the interchange and the result socket listen: ``bind_address``, else
+        loopback for local blocks, else every interface."""
+        if self.bind_address is not None:
+            return self.bind_address
+        return "127.0.0.1" if self._local_blocks() else "0.0.0.0"
 
     def _launch_command(self, block_id: str) -> str:
         assert self._client is not None
