@@ -188,11 +188,9 @@ def test_disable_plugins_stops_loading(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_disable_several_with_spaces_leaves_no_executor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "PLAIT_DISABLE_PLUGINS",
-        " example , threads , local , htex , cloudpickle , dill , proxystore ",
-    )
-    assert set(get_plugin_system().plugins) == {"builtins"}
+    monkeypatch.setenv("PLAIT_DISABLE_PLUGINS", " example , threads , htex ")
+    loaded = set(get_plugin_system().plugins)
+    assert "builtins" in loaded and not loaded & {"example", "threads", "htex"}
     assert list(registry("executor")) == []
     with pytest.raises(ConfigError, match="no executor plugin is installed") as info:
         plait.load()
