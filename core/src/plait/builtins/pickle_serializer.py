@@ -33,6 +33,18 @@ def refers_to_main(data: bytes) -> bool:
     return False
 
 
+def dumps_importable(obj: Any) -> bytes:
+    """Pickle protocol 5 of ``obj``, refusing (``PicklingError``) one that refers to
+    ``__main__``: another process could not load it."""
+    data = pickle.dumps(obj, protocol=5)
+    if refers_to_main(data):
+        raise pickle.PicklingError(
+            f"{type(obj).__qualname__} object refers to something defined in __main__, "
+            "which another process cannot import; serialize it with cloudpickle"
+        )
+    return data
+
+
 class PickleSerializer(Serializer):
     """Pickle protocol 5; carries data and importable (module-level) functions.
 
@@ -48,13 +60,7 @@ class PickleSerializer(Serializer):
     maturity = "alpha"
 
     def serialize(self, obj: Any) -> bytes:
-        data = pickle.dumps(obj, protocol=5)
-        if refers_to_main(data):
-            raise pickle.PicklingError(
-                f"{type(obj).__qualname__} object refers to something defined in __main__, "
-                "which another process cannot import; serialize it with cloudpickle"
-            )
-        return data
+        return dumps_importable(obj)
 
     def deserialize(self, payload: bytes) -> Any:
         return pickle.loads(payload)

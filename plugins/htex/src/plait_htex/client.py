@@ -76,13 +76,7 @@ class InterchangeClient:
         self._results = self._socket(zmq.PULL, server=True)
         out_port = self._out.bind_to_random_port("tcp://127.0.0.1")
         in_port = self._in.bind_to_random_port("tcp://127.0.0.1")
-        low, high = port_range
-        address = f"tcp://{results_bind}"
-        self.results_port = int(
-            self._results.bind_to_random_port(address)
-            if low == 0
-            else self._results.bind_to_random_port(address, low, high + 1, 100)
-        )
+        self.results_port = protocol.bind_in_range(self._results, results_bind, port_range)
         self._addresses = (f"tcp://127.0.0.1:{out_port}", f"tcp://127.0.0.1:{in_port}")
         self._outbox: queue.SimpleQueue[bytes | tuple[bytes, bytes] | None] = queue.SimpleQueue()
         self._replies: dict[int, LightFuture[Any]] = {}

@@ -64,7 +64,7 @@ from plait.plugins import registry
 from plait.scaling import BlockLoad, BlockSet, ExecutorLoad
 from plait.scaling.blocks import describe
 from plait.serialization import SerializerChain
-from plait.validators import AttrsField, int_at_least
+from plait.validators import int_at_least, positive_number
 from plait_htex import protocol
 from plait_htex.client import InterchangeClient
 from plait_htex.curve import make_keys
@@ -79,20 +79,6 @@ START_TIMEOUT = 30.0
 """Seconds the interchange has to start."""
 STOP_TIMEOUT = 10.0
 """Seconds the interchange has to stop before it is killed."""
-
-
-def _positive(instance: object, attribute: AttrsField, value: object) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or value <= 0:  # type: ignore[operator]
-        raise ConfigError(
-            f"{type(instance).__name__}.{attribute.name}={value!r} must be a positive number",
-            option=attribute.name,
-        )
-
-
-def _optional_positive(instance: object, attribute: AttrsField, value: object) -> None:
-    if value is not None:
-        _positive(instance, attribute, value)
 
 
 def _default_serializers() -> list[str]:
@@ -161,12 +147,14 @@ class HighThroughputExecutor(ScalingExecutor):
     max_workers_per_node: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(int_at_least(1))
     )
-    cores_per_worker: float = attrs.field(default=1.0, validator=_positive)
-    mem_per_worker: float | None = attrs.field(default=None, validator=_optional_positive)
+    cores_per_worker: float = attrs.field(default=1.0, validator=positive_number())
+    mem_per_worker: float | None = attrs.field(
+        default=None, validator=positive_number(optional=True)
+    )
     prefetch_capacity: int = attrs.field(default=0, validator=int_at_least(0))
-    heartbeat_period: float = attrs.field(default=2.0, validator=_positive)
-    heartbeat_threshold: float = attrs.field(default=4.0, validator=_positive)
-    drain_period: float | None = attrs.field(default=None, validator=_optional_positive)
+    heartbeat_period: float = attrs.field(default=2.0, validator=positive_number())
+    heartbeat_threshold: float = attrs.field(default=4.0, validator=positive_number())
+    drain_period: float | None = attrs.field(default=None, validator=positive_number(optional=True))
     address: str | None = None
     bind_address: str | None = None
     worker_port_range: tuple[int, int] = (0, 0)
@@ -174,7 +162,7 @@ class HighThroughputExecutor(ScalingExecutor):
     serializers: list[Any] = attrs.field(factory=_default_serializers)
     encrypted: bool = False
     max_block_failures: int = attrs.field(default=3, validator=int_at_least(1))
-    connect_timeout: float = attrs.field(default=10.0, validator=_positive)
+    connect_timeout: float = attrs.field(default=10.0, validator=positive_number())
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"cancel", "scaling"})
     maturity: ClassVar[str] = "alpha"

@@ -124,7 +124,7 @@ class Interchange:
                 server_socket_options(sock, args.curve_dir)
         self.from_client.connect(args.client_in)
         self.to_client.connect(args.client_out)
-        self.port = self._bind()
+        self.port = protocol.bind_in_range(self.router, args.bind_address, args.port_range)
         self.queue: list[tuple[int, int, int, Any]] = []
         self.queued: set[int] = set()
         self.seq = itertools.count()
@@ -137,13 +137,6 @@ class Interchange:
         self.task_bytes = 0
         """Bytes of task frames received from the submit side (reported by ``stats``)."""
         self.parent = os.getppid()
-
-    def _bind(self) -> int:
-        low, high = self.args.port_range
-        address = f"tcp://{self.args.bind_address}"
-        if low == 0:
-            return int(self.router.bind_to_random_port(address))
-        return int(self.router.bind_to_random_port(address, low, high + 1, 100))
 
     # --- the submit side -----------------------------------------------------------------
 

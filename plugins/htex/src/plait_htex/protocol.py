@@ -67,6 +67,16 @@ STOP = b"X"
 DURATION = struct.Struct(">d")
 
 
+def bind_in_range(sock: Any, host: str, port_range: tuple[int, int]) -> int:
+    """Bind ZeroMQ socket ``sock`` on ``host`` to a free port in ``port_range``
+    (``(0, 0)``: any free port); return the port."""
+    low, high = port_range
+    address = f"tcp://{host}"
+    if low == 0:
+        return int(sock.bind_to_random_port(address))
+    return int(sock.bind_to_random_port(address, low, high + 1, 100))
+
+
 def pack(data: Any) -> bytes:
     """JSON-encode control data."""
     return json.dumps(data, separators=(",", ":")).encode()

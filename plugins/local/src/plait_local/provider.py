@@ -45,7 +45,7 @@ from plait.config.config import component_option
 from plait.errors import ConfigError, PlaitError
 from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher, parse_walltime
 from plait.procfs import all_stats, has_procfs
-from plait.validators import AttrsField, int_at_least
+from plait.validators import AttrsField, int_at_least, positive_number
 from plait_local.launchers import SingleNodeLauncher
 
 logger = logging.getLogger(__name__)
@@ -76,13 +76,7 @@ def _str(instance: object, attribute: AttrsField, value: object) -> None:
         )
 
 
-def _positive_seconds(instance: object, attribute: AttrsField, value: object) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (number and isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ConfigError(
-            f"{_owner(instance, attribute)}={value!r} must be a positive number of seconds",
-            option=attribute.name,
-        )
+_seconds = positive_number(unit="number of seconds")
 
 
 def _fraction(instance: object, attribute: AttrsField, value: object) -> None:
@@ -299,12 +293,12 @@ class LocalProvider(ExecutionProvider):
     max_blocks: int = attrs.field(default=1, validator=int_at_least(0))
     nodes_per_block: int = attrs.field(default=1, validator=[int_at_least(1), _one_node])
     parallelism: float = attrs.field(default=1.0, validator=_fraction)
-    status_polling_interval: float = attrs.field(default=5.0, validator=_positive_seconds)
+    status_polling_interval: float = attrs.field(default=5.0, validator=_seconds)
     walltime: float | None = attrs.field(default=None, converter=_walltime)
     launcher: Launcher = attrs.field(default=SingleNodeLauncher(), converter=_launcher)
     worker_init: str = attrs.field(default="", validator=_str)
-    cmd_timeout: float = attrs.field(default=30.0, validator=_positive_seconds)
-    kill_grace: float = attrs.field(default=5.0, validator=_positive_seconds)
+    cmd_timeout: float = attrs.field(default=30.0, validator=_seconds)
+    kill_grace: float = attrs.field(default=5.0, validator=_seconds)
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"walltime", "std_streams"})
     maturity: ClassVar[str] = "alpha"

@@ -29,7 +29,7 @@ from proxystore.store import Store, get_or_create_store
 from proxystore.store.config import ConnectorConfig, StoreConfig
 from proxystore.store.factory import StoreFactory
 
-from plait.builtins.pickle_serializer import refers_to_main
+from plait.builtins.pickle_serializer import dumps_importable
 from plait.errors import ConfigError
 from plait.interfaces import Serializer
 from plait.validators import AttrsField, int_at_least
@@ -284,12 +284,7 @@ class ProxyStoreSerializer(Serializer):
     # --- the interface ----------------------------------------------------------------
 
     def serialize(self, obj: Any) -> bytes:
-        data = pickle.dumps(obj, protocol=5)
-        if refers_to_main(data):
-            raise pickle.PicklingError(
-                f"{type(obj).__qualname__} object refers to something defined in __main__, "
-                "which another process cannot import; serialize it with cloudpickle"
-            )
+        data = dumps_importable(obj)
         if len(data) <= self.threshold:
             return INLINE + data
         try:
