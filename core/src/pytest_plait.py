@@ -2,7 +2,8 @@
 
 It adds ``--plait-conformance-report PATH`` (write a JSON report: per component, per
 requirement id, pass / skip / xfail / fail, with kit and spec versions) and
-``--plait-integration`` (run the ``integration`` tier). It skips tests of capabilities
+``--plait-integration`` (run the ``integration`` tier, and the tests marked
+``plait_integration``: tests of a plugin that need its real backend). It skips tests of capabilities
 a component does not declare, and fails a kit test a subclass overrides unless the
 override is a strict ``xfail`` with a reason. It has no autouse fixtures and imports
 nothing from plait until pytest has configured its plugins (so typeguard can
@@ -21,6 +22,7 @@ import pytest
 _RECORDS = pytest.StashKey[dict[str, dict[str, Any]]]()
 _VIOLATION = "plait_override_violation"
 _STATUS_ORDER = ("fail", "xfail", "pass", "skip")
+_SKIP_INTEGRATION = "integration tier: run with --plait-integration"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "plait_requirement(id, capability=None, tier='core'): the interface-spec "
         "requirement a conformance kit test checks",
+    )
+    config.addinivalue_line(
+        "markers",
+        "plait_integration: needs the real backend; runs only with --plait-integration",
     )
     config.addinivalue_line("markers", f"{_VIOLATION}(message): kit test overridden wrongly")
     config.stash[_RECORDS] = {}
@@ -81,6 +87,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     records = config.stash[_RECORDS]
     integration = config.getoption("--plait-integration")
     for item in items:
+        if not integration and item.get_closest_marker("plait_integration") is not None:
+            item.add_marker(pytest.mark.skip(reason=_SKIP_INTEGRATION))
         cls = getattr(item, "cls", None)
         if cls is None or not issubclass(cls, ConformanceBase):
             continue
@@ -124,9 +132,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
             )
         elif tier == "integration" and not integration:
-            item.add_marker(
-                pytest.mark.skip(reason="integration tier: run with --plait-integration")
-            )
+            item.add_marker(pytest.mark.skip(reason=_SKIP_INTEGRATION))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

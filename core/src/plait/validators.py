@@ -51,3 +51,57 @@ def positive_number(*, optional: bool = False, unit: str = "number") -> Validato
             )
 
     return check
+
+
+def _owner(instance: Any, attribute: AttrsField) -> str:
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def non_empty_str(instance: Any, attribute: AttrsField, value: Any) -> None:
+    """A validator accepting a str with something other than whitespace."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{_owner(instance, attribute)}={value!r} must be a non-empty str",
+            option=attribute.name,
+        )
+
+
+def text(*, optional: bool = False) -> Validator:
+    """A validator accepting any str (and None when ``optional``)."""
+
+    def check(instance: Any, attribute: AttrsField, value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{_owner(instance, attribute)}={value!r} must be a str", option=attribute.name
+            )
+
+    return check
+
+
+def fraction(instance: Any, attribute: AttrsField, value: Any) -> None:
+    """A validator accepting a number from 0 to 1 (``parallelism``)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and 0 <= value <= 1):
+        raise ConfigError(
+            f"{_owner(instance, attribute)}={value!r} must be a number from 0 to 1",
+            option=attribute.name,
+        )
+
+
+def walltime(owner: str) -> Callable[[Any], float | None]:
+    """An attrs converter for a ``walltime`` option of class ``owner``: seconds as a
+    number or ``"HH:MM:SS"`` become float seconds, None stays None (no limit); anything
+    else raises :class:`~plait.errors.ConfigError` naming ``owner.walltime``."""
+    from plait.interfaces.types import parse_walltime
+
+    def convert(value: Any) -> float | None:
+        try:
+            return parse_walltime(value)
+        except PlaitError as exc:
+            raise ConfigError(
+                f"{owner}.walltime: {exc.message}", hint=exc.hint, option="walltime"
+            ) from None
+
+    return convert

@@ -294,3 +294,24 @@ def test_plugin_adds_no_autouse_fixtures(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_plait_integration_marker_is_opt_in(pytester: pytest.Pytester) -> None:
+    """A plugin's own test that needs the real backend runs only with the flag."""
+    pytester.makepyfile(
+        test_backend="""
+import pytest
+
+@pytest.mark.plait_integration
+def test_needs_scheduler():
+    pass
+
+def test_plain():
+    pass
+"""
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED *integration tier: run with --plait-integration"])
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--plait-integration")
+    result.assert_outcomes(passed=2)

@@ -26,26 +26,32 @@ import contextlib
 import logging
 import math
 import os
-import re
 import select
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 
 from plait.config.config import component_option
-from plait.errors import ConfigError, PlaitError
-from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher, parse_walltime
+from plait.errors import ConfigError
+from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher
 from plait.procfs import all_stats, has_procfs
-from plait.validators import AttrsField, int_at_least, positive_number
+from plait.providers import BlockFiles, check_block_counts
+from plait.validators import (
+    AttrsField,
+    fraction,
+    int_at_least,
+    non_empty_str,
+    positive_number,
+    text,
+    walltime,
+)
 from plait_local.launchers import SingleNodeLauncher
 
 logger = logging.getLogger(__name__)
@@ -57,56 +63,26 @@ _POLL = 0.05
 # --- option validation ------------------------------------------------------------------
 
 
-def _owner(instance: object, attribute: AttrsField) -> str:
-    return f"{type(instance).__name__}.{attribute.name}"
-
-
-def _non_empty_str(instance: object, attribute: AttrsField, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(
-            f"{_owner(instance, attribute)}={value!r} must be a non-empty str",
-            option=attribute.name,
-        )
-
-
-def _str(instance: object, attribute: AttrsField, value: object) -> None:
-    if not isinstance(value, str):
-        raise ConfigError(
-            f"{_owner(instance, attribute)}={value!r} must be a str", option=attribute.name
-        )
-
-
 _seconds = positive_number(unit="number of seconds")
-
-
-def _fraction(instance: object, attribute: AttrsField, value: object) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (number and isinstance(value, (int, float)) and 0 <= value <= 1):
-        raise ConfigError(
-            f"{_owner(instance, attribute)}={value!r} must be a number from 0 to 1",
-            option=attribute.name,
-        )
 
 
 def _one_node(instance: object, attribute: AttrsField, value: object) -> None:
     if value != 1:
         raise ConfigError(
-            f"{_owner(instance, attribute)}={value!r}: a local block is this one host, so "
-            "nodes_per_block must be 1",
+            f"{type(instance).__name__}.{attribute.name}={value!r}: a local block is this "
+            "one host, so nodes_per_block must be 1",
             hint="run more workers per block with tasks_per_node (the single-node launcher) "
             "or more blocks with max_blocks; use a batch-scheduler provider for several nodes",
             option=attribute.name,
         )
 
 
+_to_walltime = walltime("LocalProvider")
+
+
 def _walltime(value: float | str | None) -> float | None:
     """``walltime`` as seconds: a number, ``"HH:MM:SS"`` or None (no limit)."""
-    try:
-        return parse_walltime(value)
-    except PlaitError as exc:
-        raise ConfigError(
-            f"LocalProvider.walltime: {exc.message}", hint=exc.hint, option="walltime"
-        ) from None
+    return _to_walltime(value)
 
 
 _to_launcher = component_option(
@@ -287,16 +263,16 @@ class LocalProvider(ExecutionProvider):
     Capabilities ``walltime`` (PRV-101) and ``std_streams`` (PRV-102).
     """
 
-    label: str = attrs.field(default="local", validator=_non_empty_str)
+    label: str = attrs.field(default="local", validator=non_empty_str)
     init_blocks: int = attrs.field(default=1, validator=int_at_least(0))
     min_blocks: int = attrs.field(default=0, validator=int_at_least(0))
     max_blocks: int = attrs.field(default=1, validator=int_at_least(0))
     nodes_per_block: int = attrs.field(default=1, validator=[int_at_least(1), _one_node])
-    parallelism: float = attrs.field(default=1.0, validator=_fraction)
+    parallelism: float = attrs.field(default=1.0, validator=fraction)
     status_polling_interval: float = attrs.field(default=5.0, validator=_seconds)
     walltime: float | None = attrs.field(default=None, converter=_walltime)
     launcher: Launcher = attrs.field(default=SingleNodeLauncher(), converter=_launcher)
-    worker_init: str = attrs.field(default="", validator=_str)
+    worker_init: str = attrs.field(default="", validator=text())
     cmd_timeout: float = attrs.field(default=30.0, validator=_seconds)
     kill_grace: float = attrs.field(default=5.0, validator=_seconds)
 
@@ -305,43 +281,23 @@ class LocalProvider(ExecutionProvider):
 
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
     _blocks: dict[str, _Block] = attrs.field(factory=dict, init=False, repr=False)
-    _count: int = attrs.field(default=0, init=False, repr=False)
-    _own_dir: str | None = attrs.field(default=None, init=False, repr=False)
+    _files: BlockFiles = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if self.min_blocks > self.max_blocks:
-            raise ConfigError(
-                f"LocalProvider: min_blocks={self.min_blocks} is larger than "
-                f"max_blocks={self.max_blocks}",
-                hint="min_blocks must not be larger than max_blocks",
-                option="min_blocks",
-            )
+        check_block_counts(self)
+        self._files = BlockFiles(self, "local")
 
     # --- submit -------------------------------------------------------------------------
-
-    def _directory(self) -> Path:
-        """Where a block's files go: ``script_dir``, else a directory of our own."""
-        if self.script_dir is not None:
-            directory = Path(self.script_dir)
-            directory.mkdir(parents=True, exist_ok=True)
-            return directory
-        with self._lock:
-            if self._own_dir is None:
-                self._own_dir = tempfile.mkdtemp(prefix=f"plait-local-{_safe(self.label)}-")
-            return Path(self._own_dir)
 
     def submit(self, command: str, tasks_per_node: int, job_name: str = "plait.block") -> str:
         """Start a block running ``worker_init`` and the launch line of ``command``;
         return its job id (``local-1``, ``local-2``, ...) at once (PRV-004)."""
         line = self.launcher(command, tasks_per_node, self.nodes_per_block)
         script = f"{self.worker_init}\n{line}\n" if self.worker_init.strip() else f"{line}\n"
-        directory = self._directory()
-        with self._lock:
-            self._count += 1
-            job_id = f"local-{self._count}"
-        stem = directory / f"{_safe(job_name)}.{job_id}"
-        script_path = Path(f"{stem}.sh")
-        stdout_path, stderr_path = f"{stem}.stdout", f"{stem}.stderr"
+        number, paths = self._files.next(job_name, tag="local-")
+        job_id = f"local-{number}"
+        script_path = paths.script
+        stdout_path, stderr_path = str(paths.stdout), str(paths.stderr)
         script_path.write_text(script)
         with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
             proc = subprocess.Popen(
@@ -548,11 +504,6 @@ class LocalProvider(ExecutionProvider):
     def _live_job_ids(self) -> list[str]:
         with self._lock:
             return [j for j, b in self._blocks.items() if not b.done.is_set()]
-
-
-def _safe(name: str) -> str:
-    """``name`` as a file-name part: word characters, dots and dashes, at most 64."""
-    return re.sub(r"[^\w.-]", "_", name)[:64] or "block"
 
 
 def _signal_name(signum: int) -> str:
