@@ -25,6 +25,19 @@ class SlurmCluster:
     allowed_account: str = "plait"
 
 
+def _tier(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("plait_requirement")
+    return str(mark.kwargs.get("tier", "core")) if mark is not None else "core"
+
+
+@pytest.fixture(autouse=True)
+def _slurm_for_integration_tier(request: pytest.FixtureRequest) -> None:
+    """A conformance class with ``needs_slurm = True`` gets the Slurm started for its
+    integration-tier tests (its core-tier tests do not need it)."""
+    if getattr(request.cls, "needs_slurm", False) and _tier(request.node) == "integration":
+        request.getfixturevalue("slurm")
+
+
 @pytest.fixture(scope="session")
 def slurm() -> SlurmCluster:
     """Start (or reuse) the single-node Slurm; skip, with the reason, when it cannot."""

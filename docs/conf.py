@@ -24,6 +24,7 @@ version = ".".join(release.split(".")[:2])
 
 extensions = [
     "sphinx.ext.autodoc",
+    "myst_parser",
     "plait_docs",
 ]
 
@@ -61,6 +62,8 @@ nitpick_ignore = [
     # third-party classes in plait-proxystore's signatures (no intersphinx offline)
     ("py:class", "proxystore.store.config.StoreConfig"),
     ("py:class", "proxystore.store.base.Store"),
+    # attrs' Attribute, in the signatures of plait.validators
+    ("py:class", "attr._make.Attribute"),
 ]
 _STDLIB = r"(abc|enum|os|pathlib|types|threading|queue|collections\.abc|concurrent\.futures\.?\w*)"
 nitpick_ignore_regex = [

@@ -164,6 +164,17 @@ def test_every_kind_has_a_kit_class_path() -> None:
     assert kit_class("executor") == ("plait.conformance.executor", "ExecutorConformance")
 
 
+def test_a_component_may_name_its_kit_variant() -> None:
+    class OnAScheduler:
+        conformance_kit = "plait.conformance.scheduler:SchedulerProviderConformance"
+
+    assert kit_class("provider", OnAScheduler) == (
+        "plait.conformance.scheduler",
+        "SchedulerProviderConformance",
+    )
+    assert kit_class("provider") == ("plait.conformance.provider", "ProviderConformance")
+
+
 def test_missing_kit_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(KIT_CLASSES, "executor", "plait.conformance.nowhere:NoConformance")
     result = invoke("threads")

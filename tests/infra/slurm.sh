@@ -10,7 +10,10 @@
 # The configuration is written to /etc/slurm/slurm.conf only when none exists or the
 # existing one was written by this script, so a real cluster's file is never touched.
 # Accounting is off (no slurmdbd): jobs are read with squeue and scontrol, which keep
-# ended jobs for MinJobAge seconds. Logs and state go to $PLAIT_SLURM_STATE
+# ended jobs for MinJobAge seconds. Process tracking is proctrack/pgid (no cgroups in
+# this sandbox; unlike linuxproc it also ends what a job left running in the
+# background). The node claims at least 8 CPUs, so several one-CPU blocks run side by
+# side; the partition `accounts` admits only account `plait` (others pend for ever). Logs and state go to $PLAIT_SLURM_STATE
 # (default /var/tmp/plait-slurm). On failure the reason is printed on stderr.
 set -euo pipefail
 
@@ -62,7 +65,9 @@ start_munge() {
 write_conf() {
     local node cpus mem
     node=$(hostname -s)
-    cpus=$(nproc)
+    # More CPUs than the host has (config_overrides keeps slurmd from draining the node
+    # for it), so that the tests can run several one-CPU blocks side by side.
+    cpus=${PLAIT_SLURM_CPUS:-$(( $(nproc) > 8 ? $(nproc) : 8 ))}
     mem=$(awk '/^MemTotal:/ {print int($2 / 1024) - 1024}' /proc/meminfo)
     [ "$mem" -gt 256 ] || mem=256
     if [ -e "$CONF" ] && ! head -n 1 "$CONF" | grep -qF "$MARK"; then
@@ -78,7 +83,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 MpiDefault=none
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
@@ -88,6 +93,7 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 MinJobAge=300
 KillWait=5
+SlurmdParameters=config_overrides
 StateSaveLocation=$STATE/ctld
 SlurmdSpoolDir=$STATE/d
 SlurmctldPidFile=$STATE/slurmctld.pid

@@ -326,6 +326,21 @@ class BlockFailureError(ExecutorFailureError):
     )
 
 
+class SchedulerCommandError(PlaitError):
+    """A batch scheduler's command (``sbatch``, ``squeue``, ``scancel``, or the
+    equivalent of another scheduler) failed, did not answer in time, or is not
+    installed. The message quotes the scheduler's own output, e.g. ``sbatch: error:
+    invalid partition specified``."""
+
+    code = "PLT-217"
+    title = "scheduler command failed"
+    default_hint = (
+        "fix the option the scheduler names (partition, account, qos, constraint, "
+        "walltime); a missing command means this host is not a submit host of the "
+        "scheduler, or its bin directory is not on PATH"
+    )
+
+
 # --- memoization and checkpoints ---------------------------------------------------
 
 

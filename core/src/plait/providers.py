@@ -1,4 +1,5 @@
-"""Helpers for provider plugins: the common block options, and where block files go.
+"""Helpers for provider and launcher plugins: the common block options, where block
+files go, and the launch counts.
 
 Every provider checks ``min_blocks <= max_blocks`` the same way
 (:func:`check_block_counts`) and writes a block's script, stdout and stderr as
@@ -29,6 +30,18 @@ def check_block_counts(provider: ExecutionProvider) -> None:
             hint="min_blocks must not be larger than max_blocks",
             option="min_blocks",
         )
+
+
+def check_counts(owner: str, tasks_per_node: int, nodes_per_block: int) -> None:
+    """Raise :class:`~plait.errors.ConfigError` naming the count that is not an integer
+    of at least 1 (LNC-002)."""
+    for name, value in (("tasks_per_node", tasks_per_node), ("nodes_per_block", nodes_per_block)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(
+                f"{owner}: {name}={value!r} must be an integer >= 1",
+                hint=f"ask for at least one {'task per node' if name[0] == 't' else 'node'}",
+                option=name,
+            )
 
 
 def safe_name(name: str) -> str:

@@ -97,9 +97,11 @@ def parse_options(options: tuple[str, ...]) -> dict[str, Any]:
     return kwargs
 
 
-def kit_class(kind: str) -> tuple[str, str]:
-    """``(module, class)`` of the kit for ``kind``, checked to be importable."""
-    module, _, cls = KIT_CLASSES[kind].partition(":")
+def kit_class(kind: str, component: type[Any] | None = None) -> tuple[str, str]:
+    """``(module, class)`` of the kit for ``kind`` (or the variant ``component`` names
+    in its ``conformance_kit``), checked to be importable."""
+    path = getattr(component, "conformance_kit", None) or KIT_CLASSES[kind]
+    module, _, cls = path.partition(":")
     try:
         kit = getattr(importlib.import_module(module), cls)
     except ModuleNotFoundError as exc:
@@ -108,14 +110,14 @@ def kit_class(kind: str) -> tuple[str, str]:
                 'the conformance kit needs pytest: pip install "plait[conformance]"'
             ) from exc
         raise click.ClickException(
-            f"this plait has no conformance kit for {kind}s ({KIT_CLASSES[kind]}: {exc})"
+            f"this plait has no conformance kit for {kind}s ({path}: {exc})"
         ) from exc
     except AttributeError as exc:
         raise click.ClickException(
-            f"this plait has no conformance kit for {kind}s ({KIT_CLASSES[kind]}: {exc})"
+            f"this plait has no conformance kit for {kind}s ({path}: {exc})"
         ) from exc
     if not isinstance(kit, type):
-        raise click.ClickException(f"{KIT_CLASSES[kind]} is not a class")
+        raise click.ClickException(f"{path} is not a class")
     return module, cls
 
 
@@ -198,7 +200,7 @@ def conformance(
         kind, cls = find_component(name, kind)
     except PlaitError as exc:
         raise click.ClickException(str(exc)) from exc
-    module, kit = kit_class(kind)
+    module, kit = kit_class(kind, cls)
     with tempfile.TemporaryDirectory(prefix="plait-conformance-") as tmp:
         workdir = Path(tmp)
         # an empty ini file: the run ignores whatever pytest configuration the current

@@ -12,11 +12,16 @@ class Component:
 
     ``capabilities`` names the optional parts of its interface spec the component
     implements (for an executor: ``cancel``, ``resource_spec`` ...); ``maturity`` is
-    the level it claims, checked against ``maturity.yaml``.
+    the level it claims, checked against ``maturity.yaml``. ``conformance_kit``
+    (``"module:Class"``) names the kit variant ``plait conformance`` runs on it when
+    its kind's default does not fit, e.g.
+    ``"plait.conformance.scheduler:SchedulerProviderConformance"`` for a provider whose
+    blocks need a batch scheduler.
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset()
     maturity: ClassVar[str] = "development"
+    conformance_kit: ClassVar[str | None] = None
 
     @classmethod
     def has_capability(cls, name: str) -> bool:

@@ -16,21 +16,10 @@ import attrs
 
 from plait.errors import ConfigError
 from plait.interfaces import Launcher
+from plait.providers import check_counts
 from plait.validators import AttrsField
 
 logger = logging.getLogger(__name__)
-
-
-def check_counts(owner: str, tasks_per_node: int, nodes_per_block: int) -> None:
-    """Raise :class:`~plait.errors.ConfigError` naming the count that is not an integer
-    of at least 1 (LNC-002)."""
-    for name, value in (("tasks_per_node", tasks_per_node), ("nodes_per_block", nodes_per_block)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(
-                f"{owner}: {name}={value!r} must be an integer >= 1",
-                hint=f"ask for at least one {'task per node' if name[0] == 't' else 'node'}",
-                option=name,
-            )
 
 
 def _warn_single_copy(owner: str, tasks_per_node: int, nodes_per_block: int) -> None:

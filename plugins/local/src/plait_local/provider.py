@@ -33,7 +33,7 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -80,7 +80,7 @@ def _one_node(instance: object, attribute: AttrsField, value: object) -> None:
 _to_walltime = walltime("LocalProvider")
 
 
-def _walltime(value: float | str | None) -> float | None:
+def _walltime(value: Any) -> float | None:
     """``walltime`` as seconds: a number, ``"HH:MM:SS"`` or None (no limit)."""
     return _to_walltime(value)
 
@@ -94,7 +94,7 @@ _to_launcher = component_option(
 )
 
 
-def _launcher(value: Launcher | str | Mapping[str, Any]) -> Launcher:
+def _launcher(value: Any) -> Launcher:
     """A launcher instance, the name of an installed launcher (``"simple"``), or a table
     with a ``kind`` key and the launcher's options."""
     launcher: Launcher = _to_launcher(value)
