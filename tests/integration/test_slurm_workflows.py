@@ -149,5 +149,8 @@ def test_a_block_cancelled_outside_plait_fails_its_task_naming_the_job(
     job_id = wait_for(marker, 120)
     subprocess.run(["scancel", job_id], check=True)
     error = future.exception(timeout=120)
+    # the block's end (PLT-212) or, when its manager's silence is noticed before Slurm
+    # reports the job ended, the lost manager (PLT-211): either names the job
     assert isinstance(error, ExecutorFailureError), f"{type(error).__name__}: {error}"
-    assert job_id in str(error), f"the error does not name job {job_id}: {error}"
+    assert error.code in ("PLT-211", "PLT-212"), str(error)
+    assert f"job {job_id}" in str(error), f"the error does not name job {job_id}: {error}"

@@ -7,6 +7,7 @@ providers that manage process groups. On hosts without ``/proc`` nothing is list
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,3 +58,17 @@ def all_stats() -> Iterator[ProcStat]:
             stat = read_stat(int(entry.name))
             if stat is not None:
                 yield stat
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists on this host and is not a zombie."""
+    if has_procfs():
+        stat = read_stat(pid)
+        return stat is not None and stat.live
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,10 +14,12 @@ import re
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from plait.errors import ConfigError
+from plait.interfaces.launcher import Launcher
 from plait.interfaces.provider import ExecutionProvider
 
 
@@ -96,3 +98,21 @@ class BlockFiles:
         return number, BlockPaths(
             Path(f"{stem}{suffix}"), Path(f"{stem}.stdout"), Path(f"{stem}.stderr")
         )
+
+
+def launcher_option(value: Any) -> Launcher:
+    """An attrs converter for a provider's ``launcher`` option: a launcher instance, the
+    name of an installed launcher (``"srun"``), or a table with ``kind`` and the
+    launcher's options; anything else raises :class:`~plait.errors.ConfigError` naming
+    ``launcher``."""
+    from plait.config.config import component_option
+
+    convert = component_option(
+        "launcher",
+        Launcher,
+        "provider",
+        "launcher",
+        example='launcher = "single-node" or launcher = {kind = "wrapped", prepend = "..."}',
+    )
+    launcher: Launcher = convert(value)
+    return launcher

@@ -90,18 +90,46 @@ def fraction(instance: Any, attribute: AttrsField, value: Any) -> None:
         )
 
 
-def walltime(owner: str) -> Callable[[Any], float | None]:
-    """An attrs converter for a ``walltime`` option of class ``owner``: seconds as a
-    number or ``"HH:MM:SS"`` become float seconds, None stays None (no limit); anything
-    else raises :class:`~plait.errors.ConfigError` naming ``owner.walltime``."""
+def walltime_seconds(value: Any) -> float | None:
+    """An attrs converter for a ``walltime`` option: seconds as a number or
+    ``"HH:MM:SS"`` become float seconds, None stays None (no limit); anything else raises
+    :class:`~plait.errors.ConfigError` naming ``walltime``."""
     from plait.interfaces.types import parse_walltime
 
-    def convert(value: Any) -> float | None:
-        try:
-            return parse_walltime(value)
-        except PlaitError as exc:
-            raise ConfigError(
-                f"{owner}.walltime: {exc.message}", hint=exc.hint, option="walltime"
-            ) from None
+    try:
+        return parse_walltime(value)
+    except PlaitError as exc:
+        raise ConfigError(f"walltime: {exc.message}", hint=exc.hint, option="walltime") from None
 
-    return convert
+
+def one_line(instance: Any, attribute: AttrsField, value: Any) -> None:
+    """A validator accepting None or a non-blank str of one line (a value written into a
+    batch script directive)."""
+    if value is None:
+        return
+    if not isinstance(value, str) or "\n" in value or not value.strip():
+        raise ConfigError(
+            f"{_owner(instance, attribute)}={value!r} must be one non-blank line",
+            option=attribute.name,
+        )
+
+
+def flag(instance: Any, attribute: AttrsField, value: Any) -> None:
+    """A validator accepting True or False only."""
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"{_owner(instance, attribute)}={value!r} must be true or false",
+            option=attribute.name,
+        )
+
+
+def required(reason: str, hint: str) -> Validator:
+    """A validator refusing None, saying why (``reason``) and what to give (``hint``)."""
+
+    def check(instance: Any, attribute: AttrsField, value: Any) -> None:
+        if value is None:
+            raise ConfigError(
+                f"{_owner(instance, attribute)}=None: {reason}", hint=hint, option=attribute.name
+            )
+
+    return check

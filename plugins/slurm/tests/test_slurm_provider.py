@@ -14,7 +14,7 @@ from plait.errors import ConfigError, SchedulerCommandError
 from plait.interfaces import JobState, JobStatus
 from plait_slurm import SlurmProvider, SrunLauncher
 from plait_slurm.provider import slurm_time
-from plait_slurm.states import STATES, exit_status, job_state, never_starts
+from plait_slurm.states import STATES, exit_status, job_state
 
 
 def directives(provider: SlurmProvider, tmp_path: Path, tasks_per_node: int = 1) -> list[str]:
@@ -122,13 +122,6 @@ def test_exit_status_reads_wait_statuses_and_scontrol_pairs() -> None:
     assert exit_status("0:15") == (0, 15)
     assert exit_status("2:0") == (2, None)
     assert exit_status("N/A") == (None, None)
-
-
-def test_never_starting_reasons() -> None:
-    assert never_starts("PartitionConfig")
-    assert never_starts("Job's account not known, so it can't use this partition (x allows y)")
-    assert not never_starts("Resources")
-    assert not never_starts("Priority")
 
 
 def test_missing_sbatch_is_a_scheduler_error(

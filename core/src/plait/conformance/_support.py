@@ -11,8 +11,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from plait.procfs import has_procfs, read_stat
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 _BACKEND_FLAG = "_plait_needs_backend"
@@ -52,20 +50,6 @@ def promote_backend_tests(variant: type[Any]) -> None:
         for name, value in vars(klass).items():
             if name.startswith("test") and getattr(value, _BACKEND_FLAG, False):
                 setattr(variant, name, _in_integration_tier(value))
-
-
-def pid_alive(pid: int) -> bool:
-    """True while process ``pid`` exists on this host and is not a zombie."""
-    if has_procfs():
-        stat = read_stat(pid)
-        return stat is not None and stat.live
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sh_quote(text: str) -> str:

@@ -23,7 +23,6 @@ from plait.conformance._support import (
     gate_loop,
     host_pids,
     needs_backend,
-    pid_alive,
 )
 from plait.conformance.base import (
     ConformanceBase,
@@ -36,6 +35,7 @@ from plait.conformance.base import (
 )
 from plait.errors import ConfigError, ResourceSpecificationError
 from plait.interfaces import ExecutionProvider, JobState, JobStatus
+from plait.procfs import pid_alive
 
 PROVIDER_CAPABILITIES = frozenset({"walltime", "std_streams"})
 """Capabilities ``interface-specs/provider.md`` defines."""

@@ -470,8 +470,9 @@ class HighThroughputExecutor(ScalingExecutor):
                     f"{at}{block_text}", state=record.status.state.name, **details
                 )
             else:
+                job = f" (job {record.job_id})" if record is not None else ""
                 error = ManagerLostError(
-                    f"the manager (pid {event.get('pid')}) of block {block} running {at} "
+                    f"the manager (pid {event.get('pid')}) of block {block}{job} running {at} "
                     f"was lost ({event.get('reason', '')}){block_text}",
                     **details,
                 )

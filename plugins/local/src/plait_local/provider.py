@@ -34,15 +34,14 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
-from plait.config.config import component_option
 from plait.errors import ConfigError
 from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher
 from plait.procfs import all_stats, has_procfs
-from plait.providers import BlockFiles, check_block_counts
+from plait.providers import BlockFiles, check_block_counts, launcher_option
 from plait.validators import (
     AttrsField,
     fraction,
@@ -50,7 +49,7 @@ from plait.validators import (
     non_empty_str,
     positive_number,
     text,
-    walltime,
+    walltime_seconds,
 )
 from plait_local.launchers import SingleNodeLauncher
 
@@ -75,30 +74,6 @@ def _one_node(instance: object, attribute: AttrsField, value: object) -> None:
             "or more blocks with max_blocks; use a batch-scheduler provider for several nodes",
             option=attribute.name,
         )
-
-
-_to_walltime = walltime("LocalProvider")
-
-
-def _walltime(value: Any) -> float | None:
-    """``walltime`` as seconds: a number, ``"HH:MM:SS"`` or None (no limit)."""
-    return _to_walltime(value)
-
-
-_to_launcher = component_option(
-    "launcher",
-    Launcher,
-    "LocalProvider",
-    "launcher",
-    example='launcher = "single-node" or launcher = {kind = "wrapped", prepend = "..."}',
-)
-
-
-def _launcher(value: Any) -> Launcher:
-    """A launcher instance, the name of an installed launcher (``"simple"``), or a table
-    with a ``kind`` key and the launcher's options."""
-    launcher: Launcher = _to_launcher(value)
-    return launcher
 
 
 # --- processes ------------------------------------------------------------------------
@@ -270,8 +245,8 @@ class LocalProvider(ExecutionProvider):
     nodes_per_block: int = attrs.field(default=1, validator=[int_at_least(1), _one_node])
     parallelism: float = attrs.field(default=1.0, validator=fraction)
     status_polling_interval: float = attrs.field(default=5.0, validator=_seconds)
-    walltime: float | None = attrs.field(default=None, converter=_walltime)
-    launcher: Launcher = attrs.field(default=SingleNodeLauncher(), converter=_launcher)
+    walltime: float | None = attrs.field(default=None, converter=walltime_seconds)
+    launcher: Launcher = attrs.field(default=SingleNodeLauncher(), converter=launcher_option)
     worker_init: str = attrs.field(default="", validator=text())
     cmd_timeout: float = attrs.field(default=30.0, validator=_seconds)
     kill_grace: float = attrs.field(default=5.0, validator=_seconds)

@@ -16,26 +16,28 @@ import math
 import shlex
 import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
-from plait.config.config import component_option
-from plait.errors import ConfigError, SchedulerCommandError
+from plait.errors import SchedulerCommandError
 from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher
-from plait.providers import BlockFiles, BlockPaths, check_block_counts
+from plait.providers import BlockFiles, BlockPaths, check_block_counts, launcher_option
+from plait.slurm import never_starts
 from plait.validators import (
-    AttrsField,
+    flag,
     fraction,
     int_at_least,
     non_empty_str,
+    one_line,
     positive_number,
+    required,
     text,
-    walltime,
+    walltime_seconds,
 )
 from plait_slurm import commands
 from plait_slurm.launchers import SrunLauncher
-from plait_slurm.states import exit_status, job_state, never_starts
+from plait_slurm.states import exit_status, job_state
 
 logger = logging.getLogger(__name__)
 
@@ -44,37 +46,11 @@ _SQUEUE_FIELDS = "JobID:|,State:|,exit_code:|,Reason:|"
 
 _seconds = positive_number(unit="number of seconds")
 _gigabytes = positive_number(optional=True, unit="number of GB")
-_to_walltime = walltime("SlurmProvider")
 
 
-def _walltime(value: Any) -> float:
-    seconds = _to_walltime(value)
-    if seconds is None:
-        raise ConfigError(
-            "SlurmProvider.walltime=None: a Slurm job needs a time limit",
-            hint='give walltime = "HH:MM:SS" (the partition may cap it)',
-            option="walltime",
-        )
-    return seconds
-
-
-_to_launcher = component_option(
-    "launcher", Launcher, "SlurmProvider", "launcher", example='launcher = "srun"'
+_has_walltime = required(
+    "a Slurm job needs a time limit", hint='give walltime = "HH:MM:SS" (the partition may cap it)'
 )
-
-
-def _launcher(value: Any) -> Launcher:
-    """A launcher instance, the name of an installed launcher, or a table with ``kind``."""
-    launcher: Launcher = _to_launcher(value)
-    return launcher
-
-
-def _no_newline(instance: object, attribute: AttrsField, value: object) -> None:
-    if isinstance(value, str) and ("\n" in value or not value.strip()):
-        raise ConfigError(
-            f"{type(instance).__name__}.{attribute.name}={value!r} must be one non-empty line",
-            option=attribute.name,
-        )
 
 
 def slurm_time(seconds: float) -> str:
@@ -138,11 +114,11 @@ class SlurmProvider(ExecutionProvider):
     """
 
     label: str = attrs.field(default="slurm", validator=non_empty_str)
-    partition: str | None = attrs.field(default=None, validator=[text(optional=True), _no_newline])
-    account: str | None = attrs.field(default=None, validator=[text(optional=True), _no_newline])
-    qos: str | None = attrs.field(default=None, validator=[text(optional=True), _no_newline])
-    constraint: str | None = attrs.field(default=None, validator=[text(optional=True), _no_newline])
-    exclusive: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    partition: str | None = attrs.field(default=None, validator=one_line)
+    account: str | None = attrs.field(default=None, validator=one_line)
+    qos: str | None = attrs.field(default=None, validator=one_line)
+    constraint: str | None = attrs.field(default=None, validator=one_line)
+    exclusive: bool = attrs.field(default=True, validator=flag)
     init_blocks: int = attrs.field(default=1, validator=int_at_least(0))
     min_blocks: int = attrs.field(default=0, validator=int_at_least(0))
     max_blocks: int = attrs.field(default=1, validator=int_at_least(0))
@@ -151,10 +127,12 @@ class SlurmProvider(ExecutionProvider):
     cores_per_node: int | None = attrs.field(default=None, validator=int_at_least(1, optional=True))
     mem_per_node: float | None = attrs.field(default=None, validator=_gigabytes)
     gpus: int | None = attrs.field(default=None, validator=int_at_least(1, optional=True))
-    walltime: float = attrs.field(default=600.0, converter=_walltime)
+    walltime: float = attrs.field(
+        default=600.0, converter=walltime_seconds, validator=_has_walltime
+    )
     scheduler_options: str = attrs.field(default="", validator=text())
     worker_init: str = attrs.field(default="", validator=text())
-    launcher: Launcher = attrs.field(default=SrunLauncher(), converter=_launcher)
+    launcher: Launcher = attrs.field(default=SrunLauncher(), converter=launcher_option)
     status_polling_interval: float = attrs.field(default=10.0, validator=_seconds)
     cmd_timeout: float = attrs.field(default=30.0, validator=_seconds)
 

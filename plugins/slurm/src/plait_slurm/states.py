@@ -1,4 +1,4 @@
-"""Slurm's job states and pending reasons, read as plait's :class:`JobState`."""
+"""Slurm's job states read as plait's :class:`JobState`, and its exit statuses."""
 
 from __future__ import annotations
 
@@ -32,36 +32,12 @@ STATES: dict[str, JobState] = {
 }
 """Every state ``squeue --states=all`` prints (Slurm 20.11 to 24.x)."""
 
-NEVER_STARTS = frozenset(
-    {
-        "AccountNotAllowed",
-        "BadConstraints",
-        "DependencyNeverSatisfied",
-        "InvalidAccount",
-        "InvalidQOS",
-        "PartitionConfig",
-        "PartitionNodeLimit",
-        "PartitionTimeLimit",
-        "QOSNotAllowed",
-    }
-)
-"""Pending reasons after which Slurm will not start the job without someone changing
-it or the cluster's configuration."""
-
-_NEVER_STARTS_TEXT = ("account not known", "can't use this partition", "qos not known")
-
 
 def job_state(name: str) -> JobState:
     """The :class:`JobState` of a Slurm state name (``CANCELLED by 0`` included); an
     unknown name is ``UNKNOWN`` (never terminal, so it is asked again)."""
     words = name.split()
     return STATES.get(words[0].rstrip("+"), JobState.UNKNOWN) if words else JobState.UNKNOWN
-
-
-def never_starts(reason: str) -> bool:
-    """True when a pending job's ``reason`` means Slurm will not start it."""
-    lowered = reason.lower()
-    return reason in NEVER_STARTS or any(text in lowered for text in _NEVER_STARTS_TEXT)
 
 
 def exit_status(raw: str) -> tuple[int | None, int | None]:
