@@ -117,12 +117,13 @@ def test_a_block_killed_at_its_walltime_is_replaced_and_its_tasks_retried(
 
     logs = tmp_path / "logs"
     logs.mkdir()
-    # 20 tasks of 8 s on 2 workers need 80 s; Slurm ends the block after 60 s
+    # 30 tasks of 8 s on 2 workers need 120 s; Slurm ends a block whose 60 s are up at
+    # its next time-limit check (every 30 s) plus KillWait (5 s), so by about 95 s
     run_in(provider(walltime=60, max_blocks=1), retries=2)
     app = plait.python_app(log_and_sleep)
-    futures = [app(i, str(logs), 8.0) for i in range(20)]
+    futures = [app(i, str(logs), 8.0) for i in range(30)]
     results = [f.result(timeout=600) for f in futures]
-    assert [i for i, _ in results] == list(range(20))
+    assert [i for i, _ in results] == list(range(30))
     jobs = {job for _, job in results}
     assert len(jobs) >= 2, f"every task finished in job(s) {jobs}: no block was replaced"
     retried = [p for p in logs.iterdir() if len(set(p.read_text().split())) > 1]
