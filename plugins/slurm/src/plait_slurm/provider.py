@@ -296,14 +296,15 @@ class SlurmProvider(ExecutionProvider):
         statuses = self.status(job_ids)
         live = sorted({j for j, s in zip(job_ids, statuses, strict=True) if _live(s)})
         if live:
+            # marked first, so that a status read meanwhile does not blame someone else
+            with self._lock:
+                for job_id in live:
+                    self._jobs[job_id].cancelled = True
             result = commands.run(["scancel", *live], self.cmd_timeout)
             if result.returncode != 0 and "already completing or completed" not in result.stderr:
                 said = result.stderr.strip() or result.stdout.strip()
                 raise SchedulerCommandError(f"scancel failed: {said}", command="scancel")
             logger.debug("%s: cancelled jobs %s", self.label, ", ".join(live))
-            with self._lock:
-                for job_id in live:
-                    self._jobs[job_id].cancelled = True
         results, seen = [], set()
         for job_id in job_ids:
             results.append(job_id in live and job_id not in seen)
