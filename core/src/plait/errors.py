@@ -9,9 +9,18 @@ in this module: the class docstring is the entry's "cause" text.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 DOCS_BASE = "https://plait.readthedocs.io/en/latest/errors.html"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` naming the choice closest to ``word``, or ``""`` when
+    none is close: the suggestion an error message about an unknown name ends with."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class PlaitError(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from plait.errors import ConfigError, DuplicateLabelError
+from plait.errors import ConfigError, DuplicateLabelError, did_you_mean
 from plait.interfaces import Executor, parse_walltime
 from plait.validators import AttrsField, int_at_least
 
@@ -47,8 +46,7 @@ def build_component(
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         for key in options:
             if key not in params:
-                close = difflib.get_close_matches(key, list(params), n=1)
-                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+                suggestion = did_you_mean(key, list(params))
                 raise ConfigError(
                     f"{where}: {data['kind']!r} has no option {key!r}{suggestion}",
                     hint=f"valid options: {', '.join(params)}",
@@ -155,8 +153,7 @@ def _check_strategy(instance: Config, attribute: AttrsField, value: Any) -> None
     from plait.scaling import STRATEGIES
 
     if value not in STRATEGIES:
-        close = difflib.get_close_matches(str(value), STRATEGIES, n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        suggestion = did_you_mean(str(value), STRATEGIES)
         raise ConfigError(
             f"strategy={value!r} is not one of {', '.join(STRATEGIES)}{suggestion}",
             hint="'simple' scales out when tasks wait and in when all is idle; 'auto' also "
@@ -224,8 +221,7 @@ class Config:
         known = [a.name for a in attrs.fields(cls)]
         for key in data:
             if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+                suggestion = did_you_mean(key, known)
                 raise ConfigError(f"unknown configuration key {key!r}{suggestion}")
         return cls(**data)
 

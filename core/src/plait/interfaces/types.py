@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from plait.errors import ResourceSpecificationError
+from plait.errors import ResourceSpecificationError, did_you_mean
 from plait.validators import int_at_least
 
 
@@ -69,8 +68,7 @@ class ResourceSpecification:
         known = {a.name for a in attrs.fields(cls)}
         for key in data:
             if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+                suggestion = did_you_mean(key, sorted(known))
                 raise ResourceSpecificationError(
                     f"unknown resource specification key {key!r}{suggestion}"
                 )

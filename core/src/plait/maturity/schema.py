@@ -19,7 +19,7 @@ from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception as _cattrs_format_exception
 
-from plait.errors import MaturityFileError, PlaitError, UnknownMaturityLevelError
+from plait.errors import MaturityFileError, PlaitError, UnknownMaturityLevelError, did_you_mean
 from plait.interfaces.component import MATURITY_LEVELS
 from plait.maturity.rules import RULES, rules_for
 from plait.registry import KIND_BASES
@@ -210,8 +210,7 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
         known = [k for k in known if k != "index"]
         parts = []
         for key in sorted(exc.extra_fields):
-            close = difflib.get_close_matches(key, known, n=1)
-            parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            parts.append(f"{key!r}{did_you_mean(key, known)}")
         return f"unknown field {', '.join(parts)}; known fields: {', '.join(known)}"
     if isinstance(exc, KeyError):
         return "required field missing"

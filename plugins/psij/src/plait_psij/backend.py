@@ -13,7 +13,6 @@ starts its threads), so the executor registry is read here, in one place.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import signal
@@ -22,7 +21,7 @@ import threading
 import typing
 from typing import TYPE_CHECKING, Any
 
-from plait.errors import ConfigError
+from plait.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
     from psij import JobExecutor, JobExecutorConfig
@@ -69,8 +68,7 @@ def executor_class(name: str, owner: str) -> type[JobExecutor]:
     known = executor_names()
     versions = entries.get(name.lower())
     if versions is None:
-        close = difflib.get_close_matches(name.lower(), known, n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        suggestion = did_you_mean(name.lower(), known)
         raise ConfigError(
             f"{owner}.executor={name!r}: PSI/J has no executor by that name{suggestion}",
             hint=f"the PSI/J executors installed here are: {', '.join(known)}",

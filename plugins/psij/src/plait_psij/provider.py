@@ -11,7 +11,6 @@ for each job (:mod:`plait_psij.states`).
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import threading
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from plait.errors import ConfigError, SchedulerCommandError
+from plait.errors import ConfigError, SchedulerCommandError, did_you_mean
 from plait.interfaces import ExecutionProvider, JobState, JobStatus, Launcher
 from plait.procfs import pid_alive
 from plait.providers import BlockFiles, BlockPaths, check_block_counts, launcher_option
@@ -199,8 +198,7 @@ class PSIJProvider(ExecutionProvider):
         self._check_executor_config(backend.config_options(backend.config_class(cls)))
         launchers = backend.launcher_names()
         if self.psij_launcher not in launchers:
-            close = difflib.get_close_matches(self.psij_launcher, launchers, n=1)
-            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            suggestion = did_you_mean(self.psij_launcher, launchers)
             raise ConfigError(
                 f"{_OWNER}.psij_launcher={self.psij_launcher!r}: PSI/J has no launcher by that "
                 f"name{suggestion}",
@@ -230,8 +228,7 @@ class PSIJProvider(ExecutionProvider):
             )
         if unknown:
             names = ", ".join(repr(key) for key in unknown)
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            suggestion = did_you_mean(unknown[0], known)
             raise ConfigError(
                 f"{_OWNER}.executor_config: PSI/J's {self.executor!r} executor configuration "
                 f"has no option {names}{suggestion}",
