@@ -78,19 +78,19 @@ def in_allocation(
     )
 
 
-class TestSrunLauncher(SchedulerLauncherConformance):
+class InAllocation(SchedulerLauncherConformance):
+    """The launcher kit with its lines run inside Slurm allocations."""
+
+    needs_slurm = True
+
+    @pytest.fixture
+    def run_line(self) -> LineRunner:
+        return in_allocation
+
+
+class TestSrunLauncher(InAllocation):
     component_class = SrunLauncher
-    needs_slurm = True
-
-    @pytest.fixture
-    def run_line(self) -> LineRunner:
-        return in_allocation
 
 
-class TestSrunMPILauncher(SchedulerLauncherConformance):
+class TestSrunMPILauncher(InAllocation):
     component_class = SrunMPILauncher
-    needs_slurm = True
-
-    @pytest.fixture
-    def run_line(self) -> LineRunner:
-        return in_allocation
