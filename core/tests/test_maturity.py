@@ -208,19 +208,6 @@ def test_check_passes_on_the_repository(monkeypatch: pytest.MonkeyPatch) -> None
     )
 
 
-def test_check_with_the_kit_passes_on_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What CI runs: `plait maturity check --run-kit` from the repository root."""
-    from plait.cli.maturity import maturity
-
-    monkeypatch.chdir(ROOT)
-    result = CliRunner().invoke(maturity, ["check", "--run-kit"])
-    assert result.exit_code == 0, result.output
-    assert "Not verified" not in result.output
-    assert result.output.endswith(
-        f"maturity.yaml: {len(real_entries())} component(s) checked, no problems\n"
-    )
-
-
 def test_done_rule_whose_validator_fails(variant: Callable[[Edit], Path]) -> None:
     # plait-threads' README documents what it does not support, but has no Limitations
     # section, and the core's README has no configuration naming the pickle serializer

@@ -15,7 +15,7 @@ laptop, a cluster or a remote endpoint::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from plait.apps import AUTO_LOGNAME, App, AppFuture, bash_app, join_app, python_app
+from plait.apps import AUTO_LOGNAME, App, AppFuture, bash_app, join_app, mpi_app, python_app
 from plait.config import Config
 from plait.data import DataFuture, File
 from plait.errors import PlaitError
@@ -58,6 +58,7 @@ __all__ = [
     "id_for_memo",
     "join_app",
     "load",
+    "mpi_app",
     "python_app",
     "wait_for_current_tasks",
 ]

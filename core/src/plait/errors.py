@@ -350,6 +350,30 @@ class SchedulerCommandError(PlaitError):
     )
 
 
+class MpiLaunchError(PlaitError):
+    """The MPI job of an MPI task could not start: the launcher's executable is not
+    installed where the task ran, belongs to an MPI the launcher cannot drive, or
+    exited before any rank ran (the message quotes its output)."""
+
+    code = "PLT-218"
+    title = "MPI job could not start"
+    default_hint = (
+        "install the MPI on the nodes (or load its module in worker_init), choose the "
+        "launcher of its flavor (mpiexec: MPICH and Intel MPI; mpirun: Open MPI; "
+        "srun-mpi: Slurm), or set the launcher's executable to its full path"
+    )
+
+
+class MpiRankError(PlaitError):
+    """Ranks of an MPI app raised exceptions, or ended without a result. The message
+    names every failing rank with its exception type and message; ``rank_tracebacks``
+    holds each one's remote traceback."""
+
+    code = "PLT-219"
+    title = "MPI app failed on some ranks"
+    default_hint = "read each rank's traceback below; a rank that raises ends the MPI job"
+
+
 # --- memoization and checkpoints ---------------------------------------------------
 
 

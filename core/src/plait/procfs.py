@@ -7,7 +7,9 @@ providers that manage process groups. On hosts without ``/proc`` nothing is list
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ class ProcStat:
     state: str
     ppid: int
     pgrp: int
+    session: int = 0
 
     @property
     def live(self) -> bool:
@@ -44,9 +47,9 @@ def read_stat(pid: int) -> ProcStat | None:
         return None
     # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
     fields = text.rsplit(")", 1)[-1].split()
-    if len(fields) < 3:
+    if len(fields) < 4:
         return None
-    return ProcStat(pid, fields[0], int(fields[1]), int(fields[2]))
+    return ProcStat(pid, fields[0], int(fields[1]), int(fields[2]), int(fields[3]))
 
 
 def all_stats() -> Iterator[ProcStat]:
@@ -72,3 +75,15 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def kill_session(sid: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to every process of session ``sid`` (its leader's process group
+    without ``/proc``): also to those in process groups of their own, as Open MPI puts
+    its ranks."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(sid, sig)
+    for stat in all_stats():
+        if stat.session == sid and stat.live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(stat.pid, sig)

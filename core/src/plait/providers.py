@@ -1,5 +1,5 @@
 """Helpers for provider and launcher plugins: the common block options, where block
-files go, and the launch counts.
+files go, the launch counts and the hosts of an MPI job.
 
 Every provider checks ``min_blocks <= max_blocks`` the same way
 (:func:`check_block_counts`) and writes a block's script, stdout and stderr as
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,54 @@ def check_counts(owner: str, tasks_per_node: int, nodes_per_block: int) -> None:
                 hint=f"ask for at least one {'task per node' if name[0] == 't' else 'node'}",
                 option=name,
             )
+
+
+_HOST_NAME = re.compile(r"[^\s,:]+")
+"""A host name as MPI launchers take it in lists: no spaces, commas or colons."""
+
+
+def mpi_host_slots(
+    owner: str, num_ranks: int, ranks_per_node: int, hosts: Sequence[str]
+) -> dict[str, int]:
+    """Check the arguments of :meth:`~plait.interfaces.Launcher.mpi_launch` (LNC-103)
+    and return each distinct host, in the order first given, with the ranks it may take:
+    ``ranks_per_node`` times the number of its entries (a local block's three "nodes"
+    ``[h, h, h]`` give ``{h: 3 * ranks_per_node}``).
+
+    Raises :class:`~plait.errors.ConfigError` naming ``num_ranks`` or ``ranks_per_node``
+    when it is not an integer of at least 1, ``hosts`` when it is empty or holds
+    something other than a host name, and ``num_ranks`` when the hosts cannot take
+    that many ranks."""
+    for name, value in (("num_ranks", num_ranks), ("ranks_per_node", ranks_per_node)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(
+                f"{owner}: {name}={value!r} must be an integer >= 1",
+                hint="an MPI job has at least one rank, and each node at least one",
+                option=name,
+            )
+    if isinstance(hosts, str) or not hosts:
+        raise ConfigError(
+            f"{owner}: hosts={hosts!r} must be a non-empty list of host names",
+            hint="give one host name per node of the MPI job",
+            option="hosts",
+        )
+    slots: dict[str, int] = {}
+    for host in hosts:
+        if not isinstance(host, str) or not _HOST_NAME.fullmatch(host):
+            raise ConfigError(
+                f"{owner}: hosts holds {host!r}, which is not a host name",
+                hint="host names have no spaces, commas or colons",
+                option="hosts",
+            )
+        slots[host] = slots.get(host, 0) + ranks_per_node
+    if num_ranks > ranks_per_node * len(hosts):
+        raise ConfigError(
+            f"{owner}: num_ranks={num_ranks} is more than ranks_per_node={ranks_per_node} "
+            f"on each of the {len(hosts)} hosts",
+            hint="ask for fewer ranks, more ranks per node or more nodes",
+            option="num_ranks",
+        )
+    return slots
 
 
 def safe_name(name: str) -> str:

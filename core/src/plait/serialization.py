@@ -20,8 +20,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from plait.errors import ComponentNotFoundError, ConfigError, SerializationError
 from plait.interfaces.serializer import MAX_IDENTIFIER, Serializer, frame, identifier_of
 
@@ -31,6 +29,15 @@ SerializerSpec = str | Mapping[str, Any] | Serializer
 
 FUNCTION_CACHE = 1024
 """Function payloads a chain remembers (per function object) before it forgets them all."""
+
+
+def default_serializers() -> list[str]:
+    """The list plait chooses when none is configured: ``pickle`` (which refuses what
+    another process could not load), then ``cloudpickle`` when installed."""
+    from plait.plugins import registry
+
+    installed = registry("serializer")
+    return [name for name in ("pickle", "cloudpickle") if name in installed]
 
 
 def _why(exc: BaseException) -> str:
@@ -89,9 +96,10 @@ class SerializerChain:
 
     def _build(self, spec: Any, where: str) -> tuple[Serializer, str, dict[str, Any]]:
         if isinstance(spec, Serializer):
-            name = self._registry.name_of(type(spec)) or type(spec).__name__
-            options = attrs.asdict(spec, recurse=False) if attrs.has(type(spec)) else {}  # type: ignore[arg-type]
-            return spec, name, {"kind": name, **options}
+            from plait.config.config import component_spec
+
+            table = component_spec("serializer", spec)
+            return spec, str(table["kind"]), table
         if isinstance(spec, str):
             data: dict[str, Any] = {"kind": spec}
         elif isinstance(spec, Mapping):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,33 @@ def one_line(instance: Any, attribute: AttrsField, value: Any) -> None:
             f"{_owner(instance, attribute)}={value!r} must be one non-blank line",
             option=attribute.name,
         )
+
+
+def shell_words(*, optional: bool = False, error: type[PlaitError] = ConfigError) -> Validator:
+    """A validator accepting a str on one line that splits into words as a shell would
+    split it (options pasted into a command line and split with :func:`shlex.split`),
+    and None when ``optional``."""
+
+    def check(instance: Any, attribute: AttrsField, value: Any) -> None:
+        if value is None and optional:
+            return
+        where = _owner(instance, attribute)
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            raise error(
+                f"{where}={value!r} must be one line of options",
+                hint='write the options on one line, e.g. "--bind-to core"',
+                option=attribute.name,
+            )
+        try:
+            shlex.split(value)
+        except ValueError as exc:
+            raise error(
+                f"{where}={value!r} cannot be split into words ({exc})",
+                hint="close its quotes",
+                option=attribute.name,
+            ) from None
+
+    return check
 
 
 def flag(instance: Any, attribute: AttrsField, value: Any) -> None:

@@ -5,7 +5,7 @@ dummy that breaks exactly that requirement fails it and passes the others.
 Each case runs the kit in-process with pytester and reads the verdicts from the kit's
 JSON report. The ``mpi`` capability is checked against a stand-in ``mpi4py`` (on
 ``PYTHONPATH`` for the run) whose ``COMM_WORLD`` reads the rank and size the dummy
-launcher exports.
+launcher exports; the dummies' ``mpi_launch`` prefix is a stand-in ``mpiexec`` in bash.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 from . import kitrun
 from .kitrun import Broken
 
-KIT_REQUIREMENTS = tuple(f"LNC-{n:03d}" for n in (*range(1, 10), 101, 102))
+KIT_REQUIREMENTS = tuple(f"LNC-{n:03d}" for n in (*range(1, 10), 101, 102, 103))
+SPEC_VERSION = "0.2"
 
 FAKE_MPI = '''
 """A stand-in for mpi4py.MPI: the rank and size come from the dummy launcher."""
@@ -41,12 +42,22 @@ import shlex
 from pathlib import Path
 
 from plait.errors import ConfigError
-from plait.interfaces import Launcher
+from plait.interfaces import Launcher, MpiLaunch
+
+FAKE_MPIEXEC = (
+    '[ "$KITFAKE_ENV" = set ] || exit 66; n=$1; shift; pids=; '
+    'for r in $(seq 0 $((n - 1))); do '
+    'KITFAKE_RANK=$r KITFAKE_SIZE=$n "$@" & pids="$pids $!"; done; rc=0; '
+    'for p in $pids; do wait $p; s=$?; [ $s -ne 0 ] && [ $rc -eq 0 ] && rc=$s; done; exit $rc'
+)
+"""A stand-in mpiexec (bash -c FAKE_MPIEXEC NAME N PROGRAM...): N ranks of PROGRAM, which
+needs KITFAKE_ENV=set from the launch's env."""
 
 
 class Compliant(Launcher):
     """Starts tasks_per_node * nodes_per_block copies of `bash -c COMMAND` in the
-    background, waits for all of them and exits with the first failing status."""
+    background, waits for all of them and exits with the first failing status;
+    mpi_launch gives the stand-in mpiexec."""
 
     capabilities = frozenset({"fan_out", "mpi"})
     maturity = "beta"
@@ -83,6 +94,22 @@ class Compliant(Launcher):
             "done\\n"
             "exit $RC\\n"
         )
+
+    def mpi_launch(self, num_ranks, ranks_per_node, hosts):
+        self.check_mpi(num_ranks, ranks_per_node, hosts)
+        return MpiLaunch(self.mpiexec(num_ranks), {"KITFAKE_ENV": "set"})
+
+    def check_mpi(self, num_ranks, ranks_per_node, hosts):
+        for name, value in {"num_ranks": num_ranks, "ranks_per_node": ranks_per_node}.items():
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if not hosts:
+            raise ConfigError("hosts must not be empty")
+        if num_ranks > ranks_per_node * len(hosts):
+            raise ConfigError(f"num_ranks={num_ranks} do not fit on the hosts")
+
+    def mpiexec(self, num_ranks):
+        return ("bash", "-c", FAKE_MPIEXEC, "fake-mpiexec", str(num_ranks))
 
 
 class NoCapabilities(Compliant):
@@ -237,6 +264,32 @@ class EveryoneIsRankZero(Compliant):
 
     def copy(self, command, env):
         return super().copy(command, env.replace("$R", "0"))
+
+
+# --- LNC-103 (mpi: mpi_launch) ------------------------------------------------------------
+
+
+class SeparateJobs(Compliant):
+    """Starts the ranks as jobs of their own: each sees a COMM_WORLD of size 1."""
+
+    def mpiexec(self, num_ranks):
+        script = FAKE_MPIEXEC.replace("KITFAKE_SIZE=$n", "KITFAKE_SIZE=1")
+        return ("bash", "-c", script, "fake-mpiexec", str(num_ranks))
+
+
+class IgnoresFailedRanks(Compliant):
+    """Its job exits with 0 whatever the ranks' statuses."""
+
+    def mpiexec(self, num_ranks):
+        script = FAKE_MPIEXEC.replace("exit $rc", "exit 0")
+        return ("bash", "-c", script, "fake-mpiexec", str(num_ranks))
+
+
+class AcceptsNoHosts(Compliant):
+    """Returns a launch for an empty host list."""
+
+    def check_mpi(self, num_ranks, ranks_per_node, hosts):
+        super().check_mpi(num_ranks, ranks_per_node, hosts or ["nowhere"])
 '''
 
 KIT_MODULE = """
@@ -273,6 +326,9 @@ BROKEN = [
     Broken("MergesStreams", "LNC-009", ("test_copies_output_reaches_the_line",)),
     Broken("OneAfterAnother", "LNC-101", ("test_runs_one_copy_per_task_slot",)),
     Broken("EveryoneIsRankZero", "LNC-102", ("test_copies_are_the_ranks_of_one_mpi_job",)),
+    Broken("SeparateJobs", "LNC-103", ("test_mpi_launch_starts_the_ranks_of_one_job",)),
+    Broken("IgnoresFailedRanks", "LNC-103", ("test_mpi_launch_job_fails_when_a_rank_fails",)),
+    Broken("AcceptsNoHosts", "LNC-103", ("test_mpi_launch_refuses_bad_counts_and_no_hosts",)),
 ]
 
 
@@ -293,7 +349,13 @@ def run_dummy(
     monkeypatch.setenv("PYTHONPATH", str(fake))
     test_module = KIT_MODULE.format(cls=cls, kit=kit, module=module)
     return kitrun.run_kit(
-        pytester, dummies=DUMMIES, module=test_module, component=cls, kind="launcher", args=args
+        pytester,
+        dummies=DUMMIES,
+        module=test_module,
+        component=cls,
+        kind="launcher",
+        spec_version=SPEC_VERSION,
+        args=args,
     )
 
 
@@ -307,7 +369,9 @@ def test_compliant_dummy_passes_every_requirement(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = run_dummy(pytester, monkeypatch, "Compliant")
-    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=14, extended=("LNC-101", "LNC-102"))
+    kitrun.assert_compliant(
+        run, KIT_REQUIREMENTS, passed=20, extended=("LNC-101", "LNC-102", "LNC-103")
+    )
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: f"{c.requirement}-{c.dummy}")
@@ -321,7 +385,9 @@ def test_undeclared_capabilities_skip_with_a_reason_naming_them(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = run_dummy(pytester, monkeypatch, "NoCapabilities")
-    kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, {"LNC-101": "fan_out", "LNC-102": "mpi"})
+    kitrun.assert_capability_skips(
+        run, KIT_REQUIREMENTS, {"LNC-101": "fan_out", "LNC-102": "mpi", "LNC-103": "mpi"}
+    )
 
 
 def test_mpi_test_skips_without_mpi4py(
@@ -337,9 +403,11 @@ def test_mpi_test_skips_without_mpi4py(
         module=module,
         component="Compliant",
         kind="launcher",
-        args=("-rs", "-k", "mpi_job or declares"),
+        spec_version=SPEC_VERSION,
+        args=("-rs", "-k", "mpi_job or mpi_launch or declares"),
     )
-    run.result.assert_outcomes(passed=1, skipped=1)
+    # the ConfigError tests of mpi_launch (4) run no MPI program
+    run.result.assert_outcomes(passed=5, skipped=3)
     run.result.stdout.fnmatch_lines(["*mpi4py is not importable by this Python*"])
 
 
@@ -350,15 +418,21 @@ def test_scheduler_variant_moves_line_tests_to_the_integration_tier(
         pytester, monkeypatch, "Compliant", kit="SchedulerLauncherConformance", module="scheduler"
     )
     built = ("LNC-001", "LNC-002", "LNC-003")
+    # LNC-103's ConfigError tests (4) stay in the extended tier; its tests that run
+    # MPI jobs (listed first in the report) move
     assert run.tiers() == {
         **dict.fromkeys(KIT_REQUIREMENTS, "integration"),
         **dict.fromkeys(built, "core"),
     }
     assert run.statuses() == {
         **dict.fromkeys(KIT_REQUIREMENTS, "skip"),
-        **dict.fromkeys(built, "pass"),
+        **dict.fromkeys((*built, "LNC-103"), "pass"),
     }
-    assert run.outcomes == {"passed": 6, "skipped": 8}
+    assert {t: s for t, s in run.tests("LNC-103").items() if s == "skip"} == {
+        "test_mpi_launch_job_fails_when_a_rank_fails": "skip",
+        "test_mpi_launch_starts_the_ranks_of_one_job": "skip",
+    }
+    assert run.outcomes == {"passed": 10, "skipped": 10}
 
     run = run_dummy(
         pytester,
@@ -369,4 +443,4 @@ def test_scheduler_variant_moves_line_tests_to_the_integration_tier(
         module="scheduler",
     )
     assert run.statuses() == dict.fromkeys(KIT_REQUIREMENTS, "pass")
-    assert run.outcomes == {"passed": 14}
+    assert run.outcomes == {"passed": 20}

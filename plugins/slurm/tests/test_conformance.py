@@ -5,6 +5,7 @@ tier, ``--plait-integration``)."""
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -86,6 +87,12 @@ class InAllocation(SchedulerLauncherConformance):
     @pytest.fixture
     def run_line(self) -> LineRunner:
         return in_allocation
+
+    @pytest.fixture
+    def mpi_hosts(self) -> list[str]:
+        """The test Slurm's one node (named as the ``slurm`` fixture names it; the
+        core-tier tests use it too, without starting Slurm)."""
+        return [socket.gethostname().split(".")[0]]
 
 
 class TestSrunLauncher(InAllocation):

@@ -1,7 +1,7 @@
 """App decorators and the futures they return."""
 
-from plait.apps.decorators import App, bash_app, join_app, python_app
+from plait.apps.decorators import App, bash_app, join_app, mpi_app, python_app
 from plait.apps.futures import AppFuture
 from plait.apps.streams import AUTO_LOGNAME
 
-__all__ = ["AUTO_LOGNAME", "App", "AppFuture", "bash_app", "join_app", "python_app"]
+__all__ = ["AUTO_LOGNAME", "App", "AppFuture", "bash_app", "join_app", "mpi_app", "python_app"]

@@ -1,4 +1,4 @@
-"""``python_app``, ``bash_app`` and ``join_app``: turn functions into apps."""
+"""``python_app``, ``bash_app``, ``join_app`` and ``mpi_app``: turn functions into apps."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from plait.apps.futures import AppFuture
 if TYPE_CHECKING:
     from plait.kernel.dfk import DataFlowKernel
 
-AppKind = Literal["python", "bash", "join"]
+AppKind = Literal["python", "bash", "join", "mpi"]
 
 OPTION_NAMES = (
     "walltime",
@@ -42,6 +42,8 @@ class App:
         serializers: Sequence[Any] | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
+        if kind == "mpi":
+            _check_takes_comm(func)
         self.func = func
         self.kind: AppKind = kind
         self.executors: str | tuple[str, ...] = (
@@ -79,6 +81,25 @@ class App:
 
     def __repr__(self) -> str:
         return f"<{self.kind}_app {self.name}>"
+
+
+def _check_takes_comm(func: Callable[..., Any]) -> None:
+    """An ``mpi_app`` function gets each rank's communicator as ``comm``."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    comm = params.get("comm")
+    if takes_kwargs or (comm is not None and comm.kind is not inspect.Parameter.POSITIONAL_ONLY):
+        return
+    from plait.errors import ConfigError
+
+    raise ConfigError(
+        f"mpi_app {getattr(func, '__qualname__', func)!r} has no parameter 'comm'",
+        hint="add a keyword parameter comm: every rank calls the function with "
+        "comm=MPI.COMM_WORLD, e.g. def app(n, *, comm): ...",
+    )
 
 
 def _option_defaults(func: Callable[..., Any]) -> dict[str, Any]:
@@ -152,6 +173,12 @@ _DOCS = {
     " the future's result is its exit code (0), a non-zero exit raises BashExitFailure." + _COMMON,
     "join": "Make a function that calls other apps and returns their future (or a list of"
     " futures) an app whose result is theirs. It runs in the submitting process." + _COMMON,
+    "mpi": "Make a Python function an app that runs on every rank of one MPI job, on an"
+    " executor that runs MPI tasks (HighThroughputExecutor with mpi_launcher). Each rank"
+    " calls it with ``comm`` (mpi4py's ``MPI.COMM_WORLD``) besides the call's arguments;"
+    " the result is rank 0's return value, and ranks that raise fail the task with"
+    " MpiRankError naming each. ``resource_specification`` sets ``num_nodes``,"
+    " ``ranks_per_node``, ``num_ranks`` and ``launcher_options`` (default: one rank)." + _COMMON,
 }
 for _kind in _DOCS:
     _DOCS[_kind] = _DOCS[_kind].replace("{k}", _kind)
@@ -159,3 +186,4 @@ for _kind in _DOCS:
 python_app: Any = _decorator("python")
 bash_app: Any = _decorator("bash")
 join_app: Any = _decorator("join")
+mpi_app: Any = _decorator("mpi")

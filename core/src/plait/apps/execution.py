@@ -12,11 +12,12 @@ import ctypes
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from plait.apps.decorators import AppKind
 from plait.data.files import File
 from plait.errors import (
     AppTimeout,
@@ -24,6 +25,8 @@ from plait.errors import (
     BashExitFailure,
     MissingOutputsError,
 )
+from plait.interfaces.types import MpiRequest
+from plait.procfs import kill_session
 
 TAIL_LINES = 10
 
@@ -34,22 +37,41 @@ class _WalltimeExpired(BaseException):
 
 @attrs.frozen
 class TaskCall:
-    """A picklable wrapper that runs one app call with its options."""
+    """A picklable wrapper that runs one app call with its options.
+
+    ``kind`` is the app's kind; ``mpi`` the resolved MPI layout of an MPI task (an
+    ``mpi_app``, or a bash app whose resource specification asks for ranks), which runs
+    on the nodes its executor placed it on (:mod:`plait.apps.mpi`).
+    """
 
     func: Callable[..., Any]
     name: str
-    bash: bool = False
+    kind: AppKind = "python"
     walltime: float | None = None
     stage_in: Sequence[File] = ()
     check_outputs: Sequence[File] = ()
     stdout: tuple[str, str] | None = None
     stderr: tuple[str, str] | None = None
+    mpi: MpiRequest | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.stage_in:
             _stage_in(self.stage_in)
-        if self.bash:
+        if self.kind == "bash":
             result = self._run_bash(args, kwargs)
+        elif self.kind == "mpi":
+            from plait.apps.mpi import run_mpi_app
+
+            result = run_mpi_app(
+                self.func,
+                args,
+                kwargs,
+                name=self.name,
+                request=self.mpi or MpiRequest(1, 1, 1),
+                walltime=self.walltime,
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
         elif self.walltime is not None:
             result = _call_with_walltime(self.func, self.name, self.walltime, args, kwargs)
         else:
@@ -70,7 +92,12 @@ class TaskCall:
                 f"bash app {self.name!r} returned {type(command).__name__} "
                 f"{_short(command)} instead of a command string"
             )
-        return run_command(command, self.name, self.walltime, self.stdout, self.stderr)
+        env = None
+        if self.mpi is not None:
+            from plait.apps.mpi import mpi_environment
+
+            env = mpi_environment(self.name, self.mpi)
+        return run_command(command, self.name, self.walltime, self.stdout, self.stderr, env)
 
 
 def _stage_in(files: Sequence[File]) -> None:
@@ -131,14 +158,19 @@ def _call_with_walltime(
         ) from None
 
 
-def run_command(
+def run_process(
     command: str,
-    name: str,
+    what: str,
     walltime: float | None,
     stdout: tuple[str, str] | None,
     stderr: tuple[str, str] | None,
-) -> int:
-    """Run a bash app's command line; return 0 or raise with its exit code and output."""
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, bytes | None, bytes | None]:
+    """Run ``command`` with bash in a session of its own (``env`` added to the
+    environment); return its exit code and its stdout and stderr when captured (the
+    streams without a file; :func:`tail` gives their last lines).
+    At ``walltime`` every process of the session is killed and :class:`AppTimeout` names
+    ``what``."""
     handles = [_open_stream(spec) for spec in (stdout, stderr)]
     try:
         proc = subprocess.Popen(
@@ -148,30 +180,43 @@ def run_command(
             stdout=handles[0] if handles[0] is not None else subprocess.PIPE,
             stderr=handles[1] if handles[1] is not None else subprocess.PIPE,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
         try:
             out, err = proc.communicate(timeout=walltime)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            kill_session(proc.pid)
             proc.communicate()
             raise AppTimeout(
-                f"bash app {name!r} was killed after its walltime of {walltime:g} s: {command}",
+                f"{what} was killed after its walltime of {walltime:g} s: {command}",
                 walltime=walltime,
             ) from None
     finally:
         for handle in handles:
             if handle is not None:
                 handle.close()
-    if proc.returncode != 0:
-        out_tail = _tail(stdout, out)
-        err_tail = _tail(stderr, err)
-        lines = [f"bash app {name!r} exited with code {proc.returncode}: {command}"]
-        for label, spec, tail in (("stdout", stdout, out_tail), ("stderr", stderr, err_tail)):
+    return proc.returncode, out, err
+
+
+def run_command(
+    command: str,
+    name: str,
+    walltime: float | None,
+    stdout: tuple[str, str] | None,
+    stderr: tuple[str, str] | None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run a bash app's command line; return 0 or raise with its exit code and output."""
+    code, out, err = run_process(command, f"bash app {name!r}", walltime, stdout, stderr, env)
+    if code != 0:
+        out_tail, err_tail = tail(stdout, out), tail(stderr, err)
+        lines = [f"bash app {name!r} exited with code {code}: {command}"]
+        for label, spec, last in (("stdout", stdout, out_tail), ("stderr", stderr, err_tail)):
             where = spec[0] if spec else "(captured)"
-            lines.append(f"  {label} {where}:" + "".join(f"\n    {line}" for line in tail))
+            lines.append(f"  {label} {where}:" + "".join(f"\n    {line}" for line in last))
         raise BashExitFailure(
             "\n".join(lines),
-            exitcode=proc.returncode,
+            exitcode=code,
             stdout=stdout[0] if stdout else None,
             stderr=stderr[0] if stderr else None,
             stdout_tail=out_tail,
@@ -190,7 +235,9 @@ def _open_stream(spec: tuple[str, str] | None) -> Any:
     return open(path, mode)
 
 
-def _tail(spec: tuple[str, str] | None, captured: bytes | None) -> list[str]:
+def tail(spec: tuple[str, str] | None, captured: bytes | None) -> list[str]:
+    """The last lines of a stream: of its file when ``spec`` names one, else of the
+    ``captured`` bytes."""
     if spec is not None:
         try:
             with open(spec[0], errors="replace") as handle:

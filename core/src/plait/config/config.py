@@ -57,6 +57,18 @@ def build_component(
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def component_spec(kind_name: str, component: Any) -> dict[str, Any]:
+    """The table that rebuilds ``component`` with :func:`build_component`: its registry
+    name as ``kind`` and, for an attrs class, its constructor's options (not recursed)."""
+    from plait.plugins import registry
+
+    cls = type(component)
+    name = registry(kind_name).name_of(cls) or cls.__name__
+    fields = attrs.fields(cls) if attrs.has(cls) else ()
+    options = {f.alias: getattr(component, f.name) for f in fields if f.init}
+    return {"kind": name, **options}
+
+
 def component_option(
     kind_name: str, base: type[Any], owner: str, option: str, example: str
 ) -> Callable[[Any], Any]:

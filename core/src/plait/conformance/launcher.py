@@ -4,19 +4,22 @@ The tests build launch lines with the launcher and run them through the ``run_li
 fixture (default: ``bash -c LINE`` on this host, in a new session). Each copy of a kit
 command reports through files it creates with ``mktemp`` under the ``shared_dir``
 fixture, and the tests count and read those files. Apart from the quoting test, kit
-commands use no single quotes.
+commands use no single quotes. The LNC-103 tests build their own lines, ``env K=V ...
+PREFIX python -c PROGRAM``, from :meth:`~plait.interfaces.Launcher.mpi_launch`, on the
+hosts of the ``mpi_hosts`` fixture.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -31,7 +34,7 @@ from plait.conformance.base import (
     wait_until,
 )
 from plait.errors import ConfigError
-from plait.interfaces import Launcher
+from plait.interfaces import Launcher, MpiLaunch
 
 LAUNCHER_CAPABILITIES = frozenset({"fan_out", "mpi"})
 """Capabilities ``interface-specs/launcher.md`` defines."""
@@ -47,9 +50,49 @@ fi # a trailing comment with 'quotes' and "more"
 """A command whose output depends on bash seeing exactly this text (LNC-004)."""
 
 
+RANK_PROGRAM = """\
+import os, sys, tempfile
+from mpi4py import MPI
+c = MPI.COMM_WORLD
+fd, _ = tempfile.mkstemp(prefix="rank.", dir=sys.argv[1])
+os.write(fd, f"{c.Get_rank()} {c.Get_size()}".encode())
+"""
+"""An mpi4py program: each rank writes ``RANK SIZE`` to a new file in directory ``argv[1]``."""
+
+FAILING_RANK_PROGRAM = """\
+import sys
+from mpi4py import MPI
+if MPI.COMM_WORLD.Get_rank() == 1:
+    sys.exit(3)
+"""
+"""An mpi4py program whose rank 1 exits with 3 and the others with 0."""
+
+
 def _reaches(directory: Path, prefix: str, n: int) -> Callable[[], bool]:
     """A predicate: ``directory`` holds at least ``n`` files named ``prefix*``."""
     return lambda: count_files(directory, prefix) >= n
+
+
+def _skip_without_mpi4py() -> None:
+    """Skip the test when this Python cannot import mpi4py (the mpi tests run it)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import mpi4py"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip("mpi4py is not importable by this Python; the mpi test needs it")
+
+
+def _mpi_line(launch: MpiLaunch, *program: str) -> str:
+    """The bash line that runs ``program`` (argv words) as ``env K=V ... PREFIX ...``."""
+    assert isinstance(launch, MpiLaunch), f"mpi_launch returned {launch!r}, not an MpiLaunch"
+    assert all(isinstance(word, str) for word in launch.prefix), (
+        f"the prefix {launch.prefix!r} holds something other than str"
+    )
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in launch.env.items()), (
+        f"the env {launch.env!r} holds something other than str"
+    )
+    env = [f"{name}={value}" for name, value in launch.env.items()]
+    return shlex.join(["env", *env, *launch.prefix, *program])
 
 
 class LineRunner(Protocol):
@@ -112,6 +155,18 @@ class Lines:
         """Build the launch line for ``command`` and start it."""
         line = self.launcher(command, tasks_per_node, nodes_per_block)
         assert isinstance(line, str), f"the launcher returned {line!r}, not a str"
+        return self.start_raw(line, tasks_per_node, nodes_per_block, cwd=cwd, env=env)
+
+    def start_raw(
+        self,
+        line: str,
+        tasks_per_node: int,
+        nodes_per_block: int = 1,
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.Popen[str]:
+        """Start a line the test built itself, as a block of that shape would run it."""
         proc = self.runner(
             line,
             tasks_per_node=tasks_per_node,
@@ -136,6 +191,12 @@ class Lines:
     ) -> tuple[int, str, str]:
         """Build, run and wait for a launch line."""
         return self.finish(self.start(command, tasks_per_node, nodes_per_block))
+
+    def run_raw(
+        self, line: str, tasks_per_node: int, nodes_per_block: int = 1
+    ) -> tuple[int, str, str]:
+        """Run and wait for a line the test built itself."""
+        return self.finish(self.start_raw(line, tasks_per_node, nodes_per_block))
 
     @staticmethod
     def kill(proc: subprocess.Popen[str]) -> None:
@@ -163,7 +224,7 @@ class LauncherConformance(ConformanceBase):
     :class:`plait.conformance.scheduler.SchedulerLauncherConformance`."""
 
     kind: ClassVar[str] = "launcher"
-    spec_version: ClassVar[str] = "0.1"
+    spec_version: ClassVar[str] = "0.2"
     line_timeout: ClassVar[float] = 60.0
     """Seconds a launch line, or its copies, may take to start or end."""
     settle_window: ClassVar[float] = 0.5
@@ -190,6 +251,12 @@ class LauncherConformance(ConformanceBase):
         return run_locally
 
     @pytest.fixture
+    def mpi_hosts(self) -> list[str]:
+        """Host names the LNC-103 tests give ``mpi_launch``, one per node the ``run_line``
+        fixture provides (override with the allocation's node names)."""
+        return ["localhost"]
+
+    @pytest.fixture
     def lines(self, launcher: Launcher, run_line: LineRunner, tmp_path: Path) -> Iterator[Lines]:
         """Runs launch lines; kills those still running after the test."""
         workdir = tmp_path / "work"
@@ -204,6 +271,15 @@ class LauncherConformance(ConformanceBase):
         if self.max_nodes >= 2:
             shapes.append((2, 2))
         return shapes
+
+    def mpi_jobs(self, hosts: Sequence[str]) -> list[tuple[int, int, list[str]]]:
+        """``(num_ranks, ranks_per_node, hosts)`` of the jobs the LNC-103 test starts: on
+        the first host, on it given twice, and on the first two when ``max_nodes >= 2``."""
+        first = hosts[0]
+        jobs = [(1, 1, [first]), (3, 3, [first]), (4, 2, [first, first])]
+        if self.max_nodes >= 2 and len(set(hosts[:2])) == 2:
+            jobs.append((4, 2, list(hosts[:2])))
+        return jobs
 
     # --- core tier: building lines ------------------------------------------------------
 
@@ -399,11 +475,7 @@ class LauncherConformance(ConformanceBase):
     @needs_backend
     @requirement("LNC-102", capability="mpi")
     def test_copies_are_the_ranks_of_one_mpi_job(self, lines: Lines, shared_dir: Path) -> None:
-        probe = subprocess.run(
-            [sys.executable, "-c", "import mpi4py"], capture_output=True, check=False
-        )
-        if probe.returncode != 0:
-            pytest.skip("mpi4py is not importable by this Python; the mpi test needs it")
+        _skip_without_mpi4py()
         program = "from mpi4py import MPI; c = MPI.COMM_WORLD; print(c.Get_rank(), c.Get_size())"
         for tasks_per_node, nodes_per_block in self.shapes()[1:]:
             expected = tasks_per_node * nodes_per_block
@@ -419,3 +491,65 @@ class LauncherConformance(ConformanceBase):
             ranks = sorted(rank for rank, _ in pairs)
             assert sizes == {expected}, f"{shape}: COMM_WORLD sizes {sorted(sizes)}"
             assert ranks == list(range(expected)), f"{shape}: ranks {ranks}"
+
+    @needs_backend
+    @requirement("LNC-103", capability="mpi")
+    def test_mpi_launch_starts_the_ranks_of_one_job(
+        self, launcher: Launcher, lines: Lines, shared_dir: Path, mpi_hosts: list[str]
+    ) -> None:
+        _skip_without_mpi4py()
+        for num_ranks, ranks_per_node, hosts in self.mpi_jobs(mpi_hosts):
+            run = shared_dir / f"mpi-launch-{num_ranks}x{ranks_per_node}-{len(hosts)}"
+            run.mkdir()
+            launch = launcher.mpi_launch(num_ranks, ranks_per_node, hosts)
+            line = _mpi_line(launch, sys.executable, "-c", RANK_PROGRAM, str(run))
+            job = f"mpi_launch({num_ranks}, {ranks_per_node}, {hosts})"
+            # a block of one task per node runs the job, as an MPI app's worker would
+            code, _, err = lines.run_raw(line, 1, len(set(hosts)))
+            assert code == 0, f"{job}: {line} exited with {code}: {err}"
+            pairs = [tuple(map(int, p.read_text().split())) for p in run.glob("rank.*")]
+            sizes = {size for _, size in pairs}
+            ranks = sorted(rank for rank, _ in pairs)
+            assert sizes == {num_ranks}, f"{job}: COMM_WORLD sizes {sorted(sizes)}"
+            assert ranks == list(range(num_ranks)), f"{job}: ranks {ranks}"
+
+    @needs_backend
+    @requirement("LNC-103", capability="mpi")
+    def test_mpi_launch_job_fails_when_a_rank_fails(
+        self, launcher: Launcher, lines: Lines, mpi_hosts: list[str]
+    ) -> None:
+        _skip_without_mpi4py()
+        launch = launcher.mpi_launch(3, 3, mpi_hosts[:1])
+        line = _mpi_line(launch, sys.executable, "-c", FAILING_RANK_PROGRAM)
+        code, _, err = lines.run_raw(line, 1, 1)
+        assert code != 0, f"rank 1 exited with 3, {line} with 0: {err}"
+
+    @requirement("LNC-103", capability="mpi")
+    @pytest.mark.parametrize(
+        ("num_ranks", "ranks_per_node", "n_hosts", "name"),
+        [
+            (0, 1, 1, "num_ranks"),
+            (1, 0, 1, "ranks_per_node"),
+            (1, 1, 0, "hosts"),
+            (3, 1, 2, "num_ranks"),
+        ],
+    )
+    def test_mpi_launch_refuses_bad_counts_and_no_hosts(
+        self,
+        launcher: Launcher,
+        mpi_hosts: list[str],
+        num_ranks: int,
+        ranks_per_node: int,
+        n_hosts: int,
+        name: str,
+    ) -> None:
+        hosts = mpi_hosts[:1] * n_hosts
+        call = f"mpi_launch({num_ranks}, {ranks_per_node}, {hosts})"
+        try:
+            launcher.mpi_launch(num_ranks, ranks_per_node, hosts)
+        except ConfigError as error:
+            assert name in str(error), f"{call}: the error does not name {name}: {error}"
+        except Exception as error:
+            pytest.fail(f"{call} raised {type(error).__name__}, not ConfigError: {error}")
+        else:
+            pytest.fail(f"{call} returned a launch")

@@ -4,7 +4,7 @@ from plait.concurrency import LightFuture
 from plait.interfaces.component import MATURITY_LEVELS, Component
 from plait.interfaces.error_reporter import ErrorContext, ErrorReporter
 from plait.interfaces.executor import Executor, ScalingExecutor
-from plait.interfaces.launcher import Launcher
+from plait.interfaces.launcher import Launcher, MpiLaunch
 from plait.interfaces.provider import ExecutionProvider
 from plait.interfaces.serializer import Serializer, frame, identifier_of, unframe
 from plait.interfaces.stager import Stager
@@ -29,6 +29,7 @@ __all__ = [
     "JobStatus",
     "Launcher",
     "LightFuture",
+    "MpiLaunch",
     "ResourceSpecification",
     "ScalingExecutor",
     "Serializer",

@@ -31,6 +31,14 @@ class Executor(Component, abc.ABC):
 
     label: str
 
+    @property
+    def runs_mpi(self) -> bool:
+        """True when this executor, as configured, runs MPI tasks (``mpi_app``, or a
+        resource specification with ``num_nodes``/``num_ranks``): it gives each one its
+        nodes and a :class:`plait.apps.mpi.MpiPlacement` while it runs. The kernel sends
+        MPI tasks only to such executors."""
+        return False
+
     def start(self, run_dir: Path) -> None:
         """Acquire resources; ``run_dir`` is this run's directory for logs (EXE-001)."""
 

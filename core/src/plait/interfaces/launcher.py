@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping, Sequence
 
+import attrs
+
+from plait.errors import CapabilityError
 from plait.interfaces.component import Component
+
+
+@attrs.frozen
+class MpiLaunch:
+    """How to start one MPI job (LNC-103): ``prefix`` is the argument list that goes
+    before the program (``["mpiexec", "-n", "4", ...]``), ``env`` the variables to add
+    to the environment the prefix runs in (``MPI4PY_LIBMPI``, Open MPI's run-as-root
+    settings)."""
+
+    prefix: tuple[str, ...]
+    env: Mapping[str, str] = attrs.field(factory=dict)
 
 
 class Launcher(Component, abc.ABC):
@@ -13,8 +28,8 @@ class Launcher(Component, abc.ABC):
     The contract is ``interface-specs/launcher.md``; the ids below are its requirements.
     ``capabilities`` may hold ``fan_out`` (LNC-101: exactly ``tasks_per_node *
     nodes_per_block`` concurrent copies of the command) and ``mpi`` (LNC-102: the copies
-    are the ranks of one MPI job) (LNC-003). A launcher is stateless after construction,
-    so it may be called from any thread.
+    are the ranks of one MPI job; LNC-103: :meth:`mpi_launch` starts MPI apps) (LNC-003).
+    A launcher is stateless after construction, so it may be called from any thread.
     """
 
     @abc.abstractmethod
@@ -29,3 +44,16 @@ class Launcher(Component, abc.ABC):
         (LNC-007), with the copies' status when they agree (LNC-008), and passes their
         stdout and stderr through separately (LNC-009).
         """
+
+    def mpi_launch(self, num_ranks: int, ranks_per_node: int, hosts: Sequence[str]) -> MpiLaunch:
+        """How to start ``num_ranks`` ranks of a program as one MPI job on ``hosts`` (one
+        entry per node, in order), at most ``ranks_per_node`` on each (capability
+        ``mpi``, LNC-103). It may run the MPI's ``--version`` to check the installation
+        (raising :class:`~plait.errors.MpiLaunchError` when it is missing or of another
+        flavor), and starts nothing else. Launchers without ``mpi`` raise
+        :class:`~plait.errors.CapabilityError`."""
+        raise CapabilityError(
+            f"launcher {type(self).__name__} cannot start MPI jobs (no 'mpi' capability)",
+            hint='use an MPI launcher such as "mpiexec", "mpirun" or "srun-mpi"',
+            capability="mpi",
+        )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from plait.errors import ResourceSpecificationError, did_you_mean
-from plait.validators import int_at_least
+from plait.validators import int_at_least, shell_words
 
 
 def parse_walltime(value: float | int | str | None) -> float | None:
@@ -40,6 +41,8 @@ def parse_walltime(value: float | int | str | None) -> float | None:
 
 
 _count = int_at_least(0, error=ResourceSpecificationError, optional=True)
+_positive = int_at_least(1, error=ResourceSpecificationError, optional=True)
+_options = shell_words(optional=True, error=ResourceSpecificationError)
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +53,9 @@ class ResourceSpecification:
     ``resource_spec`` capability; executor-specific keys go under ``extra``, namespaced
     by the component kind, e.g. ``extra={"slurm": {"constraint": "knl"}}``.
     ``memory`` is in MB, ``walltime`` in seconds (``"HH:MM:SS"`` is accepted).
+    ``num_nodes``, ``ranks_per_node``, ``num_ranks`` and ``launcher_options`` (extra
+    options for the MPI launcher, as one line) make the task an MPI task
+    (:meth:`~plait.interfaces.ResourceSpecification.mpi`).
     """
 
     cores: int | None = attrs.field(default=None, validator=_count)
@@ -57,10 +63,14 @@ class ResourceSpecification:
     gpus: int | None = attrs.field(default=None, validator=_count)
     walltime: float | None = attrs.field(default=None, converter=parse_walltime)
     priority: int | None = attrs.field(default=None)
-    num_nodes: int | None = attrs.field(default=None, validator=_count)
-    ranks_per_node: int | None = attrs.field(default=None, validator=_count)
-    num_ranks: int | None = attrs.field(default=None, validator=_count)
+    num_nodes: int | None = attrs.field(default=None, validator=_positive)
+    ranks_per_node: int | None = attrs.field(default=None, validator=_positive)
+    num_ranks: int | None = attrs.field(default=None, validator=_positive)
+    launcher_options: str | None = attrs.field(default=None, validator=_options)
     extra: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.mpi()  # an impossible rank layout is an error where the spec is written
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSpecification:
@@ -74,12 +84,53 @@ class ResourceSpecification:
                 )
         return cls(**data)
 
+    def mpi(self) -> MpiRequest | None:
+        """The MPI layout this spec asks for, with the missing numbers filled in, or None
+        when it names none of the MPI keys.
+
+        ``num_nodes`` defaults to the nodes ``num_ranks`` needs at ``ranks_per_node``
+        (else 1), ``ranks_per_node`` to ``num_ranks`` spread evenly over the nodes (else
+        1), ``num_ranks`` to ``num_nodes * ranks_per_node``. Every node gets at least one
+        rank, so ``num_ranks`` lies between ``(num_nodes - 1) * ranks_per_node + 1`` and
+        ``num_nodes * ranks_per_node``.
+        """
+        nodes, per_node, ranks = self.num_nodes, self.ranks_per_node, self.num_ranks
+        if nodes is None and per_node is None and ranks is None:
+            return None if self.launcher_options is None else MpiRequest(1, 1, 1, self.options())
+        if nodes is None:
+            nodes = -(-ranks // per_node) if ranks is not None and per_node is not None else 1
+        if per_node is None:
+            per_node = -(-ranks // nodes) if ranks is not None else 1
+        if ranks is None:
+            ranks = nodes * per_node
+        if not (nodes - 1) * per_node < ranks <= nodes * per_node:
+            raise ResourceSpecificationError(
+                f"num_ranks={ranks} does not fit num_nodes={nodes} x ranks_per_node={per_node}",
+                hint="give num_ranks between (num_nodes - 1) * ranks_per_node + 1 and "
+                "num_nodes * ranks_per_node, or give only two of the three",
+            )
+        return MpiRequest(nodes, per_node, ranks, self.options())
+
+    def options(self) -> tuple[str, ...]:
+        """``launcher_options`` split into words, as a shell would."""
+        return tuple(shlex.split(self.launcher_options or ""))
+
     def is_empty(self) -> bool:
         """True when nothing at all is requested."""
         return self == EMPTY_RESOURCES
 
 
 EMPTY_RESOURCES = ResourceSpecification()
+
+
+@attrs.frozen
+class MpiRequest:
+    """An MPI task's resolved layout (:meth:`plait.interfaces.ResourceSpecification.mpi`)."""
+
+    num_nodes: int
+    ranks_per_node: int
+    num_ranks: int
+    launcher_options: tuple[str, ...] = ()
 
 
 @attrs.frozen

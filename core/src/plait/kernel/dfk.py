@@ -116,7 +116,7 @@ class DataFlowKernel:
         future = AppFuture(tid, app.name, self)
         rec = TaskRecord(tid, app, future, args, kwargs, candidates, [])
         options = app.option_defaults
-        if kwargs or options:
+        if kwargs or options or app.kind == "mpi":
             self._read_options(rec, {**options, **kwargs})
         if args:
             find_futures(args, rec.depends)
@@ -168,9 +168,20 @@ class DataFlowKernel:
                 rec.resources = _resources(value)
         if rec.resources.walltime is not None and rec.walltime is None:
             rec.walltime = rec.resources.walltime
-        # walltime is enforced by the kernel; priority is a hint executors may ignore
+        self._place_mpi(rec)
+        # walltime is enforced by the kernel; priority is a hint executors may ignore;
+        # the MPI keys are for executors that run MPI tasks (checked above)
         needs_executor = (
-            attrs.evolve(rec.resources, walltime=None, priority=None) != EMPTY_RESOURCES
+            attrs.evolve(
+                rec.resources,
+                walltime=None,
+                priority=None,
+                num_nodes=None,
+                ranks_per_node=None,
+                num_ranks=None,
+                launcher_options=None,
+            )
+            != EMPTY_RESOURCES
         )
         if needs_executor and not any(e.has_capability("resource_spec") for e in rec.candidates):
             raise CapabilityError(
@@ -178,6 +189,31 @@ class DataFlowKernel:
                 f"executors {[e.label for e in rec.candidates]} declares 'resource_spec'",
                 capability="resource_spec",
             )
+
+    def _place_mpi(self, rec: TaskRecord) -> None:
+        """Keep only executors that run MPI tasks as candidates of an MPI task."""
+        kind = rec.app.kind
+        if rec.resources.mpi() is None:
+            if kind != "mpi":
+                return
+            rec.resources = attrs.evolve(rec.resources, num_ranks=1)  # an mpi_app's default
+        if kind not in ("mpi", "bash"):
+            raise ResourceSpecificationError(
+                f"{kind}_app {rec.app.name!r} passes MPI keys (num_nodes, ranks_per_node, "
+                "num_ranks, launcher_options), which only MPI tasks take",
+                hint="use @mpi_app (the function runs on every rank) or a @bash_app whose "
+                "command starts with $PLAIT_MPI_PREFIX",
+            )
+        mpi = [e for e in rec.candidates if e.runs_mpi]
+        if not mpi:
+            raise CapabilityError(
+                f"app {rec.app.name!r} is an MPI task but none of its executors "
+                f"{[e.label for e in rec.candidates]} runs MPI tasks",
+                hint='configure a HighThroughputExecutor with mpi_launcher = "mpiexec" '
+                '(MPICH), "mpirun" (Open MPI) or "srun-mpi" (Slurm) for MPI apps',
+                capability="mpi",
+            )
+        rec.candidates = mpi
 
     # --- requests answered by the dispatcher -----------------------------------
 

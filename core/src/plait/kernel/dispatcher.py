@@ -258,7 +258,7 @@ class Dispatcher:
         else:
             desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
             executor = rec.executor = self.choose(rec, desc)
-            if app.kind == "bash" or rec.walltime is not None or rec.inputs or rec.outputs:
+            if app.kind != "python" or rec.walltime is not None or rec.inputs or rec.outputs:
                 func = self.task_call(rec)
             try:
                 fut = executor.submit(desc, func, rec.args, rec.kwargs)
@@ -284,12 +284,13 @@ class Dispatcher:
         return TaskCall(
             func=app.func,
             name=app.name,
-            bash=app.kind == "bash",
+            kind=app.kind,
             walltime=rec.walltime,
             stage_in=tuple(f for f in rec.inputs if isinstance(f, File)),
             check_outputs=tuple(rec.outputs) if app.kind == "bash" else (),
             stdout=streams[0],
             stderr=streams[1],
+            mpi=rec.resources.mpi(),
         )
 
     def on_exec_done(self, tid: int, fut: Future[Any]) -> None:

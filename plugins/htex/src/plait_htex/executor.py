@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import attrs
 
 from plait.concurrency import cancel_and_notify
-from plait.config.config import component_option
+from plait.config.config import component_option, component_spec
 from plait.errors import (
     BlockLostError,
     ConfigError,
@@ -50,12 +50,14 @@ from plait.errors import (
     ManagerLostError,
     PlaitError,
     RemoteTaskError,
+    ResourceSpecificationError,
     SerializationError,
     WorkerLostError,
 )
 from plait.interfaces import (
     ExecutionProvider,
     JobState,
+    Launcher,
     LightFuture,
     ScalingExecutor,
     TaskDescription,
@@ -63,7 +65,7 @@ from plait.interfaces import (
 from plait.plugins import registry
 from plait.scaling import BlockLoad, BlockSet, ExecutorLoad
 from plait.scaling.blocks import describe
-from plait.serialization import SerializerChain
+from plait.serialization import SerializerChain, default_serializers
 from plait.validators import int_at_least, positive_number
 from plait_htex import protocol
 from plait_htex.client import InterchangeClient
@@ -81,11 +83,6 @@ STOP_TIMEOUT = 10.0
 """Seconds the interchange has to stop before it is killed."""
 
 
-def _default_serializers() -> list[str]:
-    installed = registry("serializer")
-    return [name for name in ("pickle", "cloudpickle") if name in installed]
-
-
 _to_provider = component_option(
     "provider",
     ExecutionProvider,
@@ -99,6 +96,23 @@ def _provider(value: ExecutionProvider | str | Mapping[str, Any]) -> ExecutionPr
     """A provider instance, the name of an installed provider, or a table with ``kind``."""
     provider: ExecutionProvider = _to_provider(value)
     return provider
+
+
+def _mpi_launcher(value: Launcher | str | Mapping[str, Any] | None) -> Launcher | None:
+    """None, or an MPI launcher: an instance, a name such as ``"mpiexec"``, or a table."""
+    if value is None:
+        return None
+    launcher: Launcher = _to_launcher(value)
+    return launcher
+
+
+_to_launcher = component_option(
+    "launcher",
+    Launcher,
+    "HighThroughputExecutor",
+    "mpi_launcher",
+    example='mpi_launcher = "mpiexec" or mpi_launcher = {kind = "mpirun", bind = "core"}',
+)
 
 
 def _default_provider() -> ExecutionProvider:
@@ -138,6 +152,15 @@ class HighThroughputExecutor(ScalingExecutor):
     * ``encrypted``: CurveZMQ on every socket, with keys generated for each run.
     * ``max_block_failures``: blocks failing in a row before the executor gives up.
     * ``connect_timeout``: seconds a manager tries to reach the interchange.
+    * ``mpi_launcher``: MPI mode (a launcher with the ``mpi`` capability, e.g.
+      ``"mpiexec"``, ``"mpirun"``, ``"srun-mpi"``). Each block runs one manager, which
+      finds the hosts of the block's nodes and starts one worker per node
+      (``max_workers_per_node`` to change); MPI tasks (``mpi_app``, or bash apps whose
+      resource specification names ``num_nodes``/``num_ranks``) wait until the nodes
+      they ask for are free, then start their ranks there through the launcher; other
+      tasks run on the workers as usual. The provider's launcher must not fan out over
+      the block's nodes (use ``"simple"``). A task asking for more nodes than a block
+      has (``nodes_per_block``) fails at submit.
 
     Task ``priority`` (in the resource specification) orders queued tasks, lower first.
     """
@@ -159,10 +182,11 @@ class HighThroughputExecutor(ScalingExecutor):
     bind_address: str | None = None
     worker_port_range: tuple[int, int] = (0, 0)
     worker_python: str = sys.executable
-    serializers: list[Any] = attrs.field(factory=_default_serializers)
+    serializers: list[Any] = attrs.field(factory=default_serializers)
     encrypted: bool = False
     max_block_failures: int = attrs.field(default=3, validator=int_at_least(1))
     connect_timeout: float = attrs.field(default=10.0, validator=positive_number())
+    mpi_launcher: Launcher | None = attrs.field(default=None, converter=_mpi_launcher)
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"cancel", "scaling"})
     maturity: ClassVar[str] = "alpha"
@@ -193,11 +217,38 @@ class HighThroughputExecutor(ScalingExecutor):
                 hint="make heartbeat_threshold at least twice heartbeat_period",
                 option="heartbeat_threshold",
             )
+        if self.mpi_launcher is not None:
+            self._check_mpi_mode(self.mpi_launcher)
         self._chain = SerializerChain(
             self.serializers,
             "HighThroughputExecutor.serializers",
-            check_maturity=self.serializers != _default_serializers(),  # plait's choice
+            check_maturity=self.serializers != default_serializers(),  # plait's choice
         )
+
+    def _check_mpi_mode(self, launcher: Launcher) -> None:
+        if not launcher.has_capability("mpi"):
+            raise ConfigError(
+                f"HighThroughputExecutor.mpi_launcher: {type(launcher).__name__} cannot start "
+                "MPI jobs (no 'mpi' capability)",
+                hint='use "mpiexec" (MPICH, Intel MPI), "mpirun" (Open MPI) or "srun-mpi" '
+                "(Slurm); pip install plait-mpi for the first two",
+                option="mpi_launcher",
+            )
+        block_launcher = getattr(self.provider, "launcher", None)
+        nodes = self.provider.nodes_per_block
+        if nodes > 1 and block_launcher is not None and block_launcher.has_capability("fan_out"):
+            raise ConfigError(
+                f"HighThroughputExecutor in MPI mode: the provider's launcher "
+                f"{type(block_launcher).__name__} would start a manager on each of the "
+                f"block's {nodes} nodes; MPI mode runs one manager per block",
+                hint='set the provider\'s launcher = "simple"',
+                option="mpi_launcher",
+            )
+
+    @property
+    def runs_mpi(self) -> bool:
+        """True in MPI mode (``mpi_launcher`` set)."""
+        return self.mpi_launcher is not None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -280,6 +331,10 @@ class HighThroughputExecutor(ScalingExecutor):
             parts += ["--drain-period", str(self.drain_period)]
         if self._curve_dir is not None:
             parts += ["--curve-dir", str(self._curve_dir)]
+        if self.mpi_launcher is not None:
+            spec = component_spec("launcher", self.mpi_launcher)
+            parts += ["--mpi-nodes", str(self.provider.nodes_per_block)]
+            parts += ["--mpi-launcher", json.dumps(spec)]
         return shlex.join(parts)
 
     def shutdown(self, wait: bool = True) -> None:
@@ -320,13 +375,14 @@ class HighThroughputExecutor(ScalingExecutor):
                 f"executor {self.label!r} is not running (start it, or it has shut down)",
                 executor=self.label,
             )
+        nodes = self._nodes_for(task)
         chain, spec = self._chain_for(task.serializers)
         function = chain.dumps_function(func)
         arguments = chain.dumps_arguments(args, kwargs)
         key = next(self._keys)
         frame = b"".join(
             (
-                protocol.TASK_HEADER.pack(key, task.resources.priority or 0),
+                protocol.TASK_HEADER.pack(key, task.resources.priority or 0, nodes),
                 protocol.FUNC_LENGTH.pack(len(function)),
                 function,
                 protocol.FUNC_LENGTH.pack(len(spec)),
@@ -342,6 +398,21 @@ class HighThroughputExecutor(ScalingExecutor):
         future.htex_key = key  # type: ignore[attr-defined]
         self._client.send_task(frame)
         return future
+
+    def _nodes_for(self, task: TaskDescription) -> int:
+        """The nodes an MPI task needs (0 for other tasks); more than a block has is a
+        :class:`~plait.errors.ResourceSpecificationError`."""
+        request = task.resources.mpi()
+        if request is None or self.mpi_launcher is None:
+            return 0
+        nodes = self.provider.nodes_per_block
+        if request.num_nodes > nodes:
+            raise ResourceSpecificationError(
+                f"task {task.name!r} asks for num_nodes={request.num_nodes}, but the blocks "
+                f"of executor {self.label!r} have {nodes} (its provider's nodes_per_block)",
+                hint=f"ask for at most {nodes} nodes, or raise the provider's nodes_per_block",
+            )
+        return request.num_nodes
 
     def _chain_for(self, serializers: tuple[Any, ...]) -> tuple[SerializerChain, bytes]:
         """The executor's chain, or an app's own (``@python_app(serializers=...)``) with
@@ -543,12 +614,18 @@ class HighThroughputExecutor(ScalingExecutor):
         provider = self.provider
         return ExecutorLoad(
             outstanding=len(self._tasks),
-            slots_per_block=self._slots_per_node() * provider.nodes_per_block,
+            slots_per_block=self._slots_per_block(),
             blocks=blocks,
             min_blocks=provider.min_blocks,
             max_blocks=provider.max_blocks,
             parallelism=provider.parallelism,
         )
+
+    def _slots_per_block(self) -> int:
+        nodes = self.provider.nodes_per_block
+        if self.mpi_launcher is not None:  # one manager per block, one worker per node
+            return self.max_workers_per_node or nodes
+        return self._slots_per_node() * nodes
 
     def _slots_per_node(self) -> int:
         if self._workers_seen:

@@ -15,6 +15,13 @@ average task time per manager and gives a worker as many tasks as take about
 queue. A worker holds one batch, or two when batches hold several tasks, plus
 ``prefetch`` more, so it never waits for the next one.
 
+MPI tasks (a task frame asking for nodes) wait in a queue of their own until a manager
+in MPI mode (one that registered the hosts of its block's nodes) has that many nodes
+free and an idle worker; the worker gets the task with the hosts it was given, the
+nodes are free again when the task ends, and such a worker holds one task at a time.
+Other tasks wait in the other queue, so a large MPI task never holds them up (nor
+does it get nodes reserved: smaller MPI tasks that fit go first).
+
 A manager is lost when nothing has come from it for ``heartbeat_threshold`` seconds: the
 tasks of its workers are reported lost to the submit side. A worker's death is reported
 by its manager with the key of the task it was running: that task is reported lost, the
@@ -65,6 +72,10 @@ class ManagerState:
         self.task_time = BATCH_TARGET  # until measured: one task per batch
         self.draining = False
         self.held = False
+        self.nodes: list[str] = [str(host) for host in info.get("nodes", [])]
+        """The hosts of the block's nodes, for a manager in MPI mode (else empty)."""
+        self.free: set[int] = set(range(len(self.nodes)))
+        """Indices of the nodes no MPI task runs on."""
 
     @property
     def tasks(self) -> int:
@@ -83,6 +94,8 @@ class ManagerState:
             "tasks": self.tasks,
             "idle_for": idle_for,
             "draining": self.draining,
+            "nodes": len(self.nodes),
+            "free_nodes": len(self.free),
         }
 
 
@@ -96,6 +109,8 @@ class WorkerState:
         self.pid = pid
         self.inflight: dict[int, Any] = {}
         self.batches = 0
+        self.placed: dict[int, list[int]] = {}
+        """The nodes (indices into the manager's) of the MPI task the worker holds."""
         self.waiting = False
         """True while the worker is in the interchange's queue of hungry workers."""
 
@@ -126,6 +141,8 @@ class Interchange:
         self.to_client.connect(args.client_out)
         self.port = protocol.bind_in_range(self.router, args.bind_address, args.port_range)
         self.queue: list[tuple[int, int, int, Any]] = []
+        self.mpi_queue: list[tuple[int, int, int, Any]] = []
+        """MPI tasks: (priority, order, key, frame), as :attr:`queue`."""
         self.queued: set[int] = set()
         self.seq = itertools.count()
         self.managers: dict[bytes, ManagerState] = {}
@@ -155,9 +172,9 @@ class Interchange:
                 push, queue, queued, seq = heapq.heappush, self.queue, self.queued, self.seq
                 self.task_bytes += sum(len(frame) for frame in frames[1:])
                 for frame in frames[1:]:
-                    key, priority = protocol.TASK_HEADER.unpack_from(frame.buffer)
+                    key, priority, nodes = protocol.TASK_HEADER.unpack_from(frame.buffer)
                     queued.add(key)
-                    push(queue, (priority, next(seq), key, frame))
+                    push(self.mpi_queue if nodes else queue, (priority, next(seq), key, frame))
             elif kind == protocol.COMMAND and self.command(protocol.unpack(frames[1].buffer)):
                 return True
 
@@ -266,6 +283,7 @@ class Interchange:
         for key in keys:
             if inflight.pop(key, None) is not None:
                 found += 1
+                self.release(worker, key)
         if not found:
             return  # a stale report of a batch already requeued
         manager = worker.manager
@@ -287,6 +305,7 @@ class Interchange:
         self.workers.pop(worker.identity, None)
         if running in worker.inflight:
             del worker.inflight[running]
+            self.release(worker, running)
             task = {"key": running, "worker": rank, "pid": report.get("pid"),
                     "status": report.get("status")}  # fmt: skip
             self.event({"type": "lost", "cause": "worker", "block": manager.block,
@@ -294,12 +313,19 @@ class Interchange:
         self.requeue(worker, list(worker.inflight))
 
     def requeue(self, worker: WorkerState, keys: list[int]) -> None:
-        """Put tasks a worker will not run back at the front of the queue."""
+        """Put tasks a worker will not run back at the front of their queue."""
         for key in keys:
             frame = worker.inflight.pop(key)
-            priority = protocol.TASK_HEADER.unpack_from(frame.buffer)[1]
+            self.release(worker, key)
+            _, priority, nodes = protocol.TASK_HEADER.unpack_from(frame.buffer)
             self.queued.add(key)
-            heapq.heappush(self.queue, (priority, -1, key, frame))
+            heapq.heappush(self.mpi_queue if nodes else self.queue, (priority, -1, key, frame))
+
+    def release(self, worker: WorkerState, key: int) -> None:
+        """Free the nodes of MPI task ``key`` that ``worker`` held."""
+        nodes = worker.placed.pop(key, None)
+        if nodes is not None:
+            worker.manager.free.update(nodes)
 
     def manager_lost(self, manager: ManagerState, cause: str, reason: str) -> None:
         self.managers.pop(manager.identity, None)
@@ -334,6 +360,8 @@ class Interchange:
 
     def allowed(self, manager: ManagerState) -> int:
         """Batches a worker of ``manager`` may hold."""
+        if manager.nodes:  # MPI mode: a task can run for long; hold nothing behind it
+            return 1
         prefetch: int = self.args.prefetch
         return (2 if manager.batch_size() > 1 else 1) + prefetch
 
@@ -347,6 +375,8 @@ class Interchange:
                 continue  # gone
             if manager.held or manager.draining:
                 continue  # never again: the block is going away
+            if worker.batches >= self.allowed(manager):
+                continue  # given an MPI task since it queued
             share = math.ceil(len(queued) / (len(hungry) + 1))
             size = min(manager.batch_size(), max(1, share))
             batch: list[Any] = []
@@ -367,6 +397,45 @@ class Interchange:
                 self.workers.pop(worker.identity, None)  # its manager reports the rest
                 continue
             self.make_hungry(worker)
+
+    def dispatch_mpi(self) -> None:
+        """Give each MPI task that fits an idle worker of a manager with enough free
+        nodes, in priority order; the others keep waiting."""
+        waiting = []
+        while self.mpi_queue:
+            item = heapq.heappop(self.mpi_queue)
+            key, frame = item[2], item[3]
+            if key not in self.queued:  # cancelled
+                continue
+            needs = protocol.TASK_HEADER.unpack_from(frame.buffer)[2]
+            worker = self.idle_worker(needs)
+            if worker is None:
+                waiting.append(item)
+                continue
+            manager = worker.manager
+            nodes = sorted(manager.free)[:needs]
+            manager.free.difference_update(nodes)
+            self.queued.discard(key)
+            worker.inflight[key] = frame
+            worker.placed[key] = nodes
+            worker.batches += 1
+            manager.idle_since = None
+            hosts = [manager.nodes[i] for i in nodes]
+            if not self.send(worker.identity, [protocol.PLACED, protocol.pack(hosts), frame]):
+                self.requeue(worker, [key])
+                self.workers.pop(worker.identity, None)  # its manager reports the rest
+        for item in waiting:
+            heapq.heappush(self.mpi_queue, item)
+
+    def idle_worker(self, nodes: int) -> WorkerState | None:
+        """A worker holding no task, of a manager taking tasks with ``nodes`` free."""
+        for manager in self.managers.values():
+            if len(manager.free) < nodes or manager.held or manager.draining:
+                continue
+            for worker in manager.workers.values():
+                if worker.batches == 0 and self.workers.get(worker.identity) is worker:
+                    return worker
+        return None
 
     def check_managers(self, now: float) -> None:
         threshold = self.args.heartbeat_threshold
@@ -390,6 +459,8 @@ class Interchange:
                 self.take_from_router()
             if events.get(self.from_client) and self.take_from_client():
                 return
+            if self.mpi_queue:
+                self.dispatch_mpi()
             self.dispatch()
             now = time.monotonic()
             if now - last_check >= period / 2:

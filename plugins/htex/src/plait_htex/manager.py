@@ -12,9 +12,12 @@ A worker that dies is noticed at once (a pidfd in the poll set where the OS has 
 else within ``CHECK_PERIOD``); the worker's state file holds the key of the task it was
 running. Workers that die before ever connecting, ``START_FAILURES`` times in a row,
 make the manager exit with status 3: the pool cannot start (their stderr is the
-block's stderr). The manager exits when the interchange has been silent for
-``heartbeat_threshold`` seconds (status 4), when told to stop, or, with a
-``drain_period``, once the interchange reports its workers drained.
+block's stderr). In MPI mode (``--mpi-nodes``) the manager is the only one of its block:
+it finds the hosts of the block's nodes (:mod:`plait_htex.nodes`), registers them, and
+starts one worker per node (``--max-workers`` to change), each of which runs the MPI
+tasks the interchange places on some of the nodes. The manager exits when the
+interchange has been silent for ``heartbeat_threshold`` seconds (status 4), when told
+to stop, or, with a ``drain_period``, once the interchange reports its workers drained.
 """
 
 from __future__ import annotations
@@ -126,7 +129,14 @@ class Manager:
         self.args = args
         self.id = uuid.uuid4().hex[:16]
         self.host = socket.gethostname()
-        self.count = worker_count(args.max_workers, args.cores_per_worker, args.mem_per_worker)
+        self.nodes: list[str] = []
+        if args.mpi_nodes:
+            from plait_htex.nodes import block_hosts
+
+            self.nodes = block_hosts(args.mpi_nodes)
+            self.count = args.max_workers or len(self.nodes)
+        else:
+            self.count = worker_count(args.max_workers, args.cores_per_worker, args.mem_per_worker)
         self.context = zmq.Context()
         self.state_dir = tempfile.mkdtemp(prefix="plait-htex-")
         self.ix = self.context.socket(zmq.DEALER)
@@ -156,6 +166,8 @@ class Manager:
         ]  # fmt: skip
         if self.args.curve_dir:
             command += ["--curve-dir", self.args.curve_dir]
+        if self.args.mpi_launcher:
+            command += ["--mpi-launcher", self.args.mpi_launcher]
         self.workers[rank] = WorkerProcess(rank, command, state)
 
     def worker_ended(self, worker: WorkerProcess) -> None:
@@ -198,6 +210,7 @@ class Manager:
             "pid": os.getpid(),
             "workers": self.count,
             "python": platform.python_version(),
+            "nodes": self.nodes,
         }
         self.ix.send_multipart([protocol.REGISTER, protocol.pack(info)])
         deadline = time.monotonic() + self.args.connect_timeout
@@ -306,6 +319,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain-period", type=float, default=None)
     parser.add_argument("--serializers", default="pickle")
     parser.add_argument("--curve-dir", default=None)
+    parser.add_argument("--mpi-nodes", type=int, default=0, help="MPI mode: the block's nodes")
+    parser.add_argument("--mpi-launcher", default=None, help="MPI mode: the launcher, as JSON")
     return parser.parse_args(argv)
 
 

@@ -17,8 +17,9 @@ import json
 import struct
 from typing import Any
 
-TASK_HEADER = struct.Struct(">Qq")
-"""Front of every task frame: the task key (unsigned) and its priority (lower first)."""
+TASK_HEADER = struct.Struct(">QqI")
+"""Front of every task frame: the task key (unsigned), its priority (lower first) and the
+nodes it needs (an MPI task's ``num_nodes``; 0 for every other task)."""
 
 KEY = struct.Struct(">Q")
 """The task key that starts both a task frame and a result frame."""
@@ -46,6 +47,9 @@ RESULTS = b"D"
 DONE = b"K"
 """A worker finished a batch (worker -> interchange): the keys, packed as ``>Q`` each,
 then the batch's seconds as ``>d``."""
+PLACED = b"P"
+"""One MPI task placed on nodes (interchange -> worker): the JSON list of its hosts, then
+the task frame."""
 EVENT = b"E"
 """One JSON event follows (interchange -> submit side)."""
 COMMAND = b"C"

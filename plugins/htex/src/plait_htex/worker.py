@@ -10,8 +10,10 @@ after, so that if a task kills the process the manager knows which task did. The
 function's payload is decoded once per distinct payload. A task's exception
 (``SystemExit`` and ``KeyboardInterrupt`` included) is sent back as a
 :class:`~plait_htex.remote.RemoteFailure`; a result that no serializer can carry becomes
-a :class:`~plait.errors.SerializationError`. A worker exits when its manager dies (the
-parent process changes; on Linux the kernel also kills it at once).
+a :class:`~plait.errors.SerializationError`. A worker in MPI mode (``--mpi-launcher``)
+also takes MPI tasks placed on nodes, and runs each inside
+:func:`plait.apps.mpi.placed` with those hosts and its launcher. A worker exits when its
+manager dies (the parent process changes; on Linux the kernel also kills it at once).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from typing import Any
 
 import zmq
 
+from plait.apps.mpi import MpiPlacement, placed
+from plait.config.config import build_component
 from plait.errors import PlaitError, SerializationError
+from plait.interfaces import Launcher
 from plait.serialization import SerializerChain
 from plait_htex import protocol
 from plait_htex.curve import client_socket_options
@@ -55,8 +60,15 @@ def die_with_parent() -> None:
 class Worker:
     """Runs tasks received on ``sock``."""
 
-    def __init__(self, chain: SerializerChain, where: str, state: mmap.mmap | None = None) -> None:
+    def __init__(
+        self,
+        chain: SerializerChain,
+        where: str,
+        state: mmap.mmap | None = None,
+        mpi_launcher: Launcher | None = None,
+    ) -> None:
         self.chain = chain
+        self.mpi_launcher = mpi_launcher
         self._chains: dict[bytes, SerializerChain] = {}
         self.where = where
         self.state = state
@@ -101,6 +113,13 @@ class Worker:
             return self._failure(key, exc)
         return protocol.RESULT_HEADER.pack(key, protocol.OK) + body
 
+    def run_placed(self, hosts: list[str], tasks: list[bytes]) -> list[bytes]:
+        """Run MPI task frames on the nodes ``hosts`` with this worker's MPI launcher."""
+        if self.mpi_launcher is None:
+            return self.run_batch(tasks)  # the task says it was not placed
+        with placed(MpiPlacement(self.mpi_launcher, tuple(hosts))):
+            return self.run_batch(tasks)
+
     def chain_for(self, spec: bytes) -> SerializerChain:
         """The chain of an app's own serializers, built once per distinct spec."""
         chain = self._chains.get(spec)
@@ -127,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serializers", required=True, help="the chain's spec, as JSON")
     parser.add_argument("--state", default=None, help="file to write the running task's key")
     parser.add_argument("--curve-dir", default=None)
+    parser.add_argument("--mpi-launcher", default=None, help="MPI mode: the launcher, as JSON")
     args = parser.parse_args(argv)
     die_with_parent()
     parent = os.getppid()
@@ -138,10 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             state = mmap.mmap(file.fileno(), protocol.KEY.size)
     try:
         chain = SerializerChain.from_spec(json.loads(args.serializers))
-    except PlaitError as exc:  # a serializer plugin missing here: say which to install
+        launcher = None
+        if args.mpi_launcher:
+            launcher = build_component(
+                "launcher", json.loads(args.mpi_launcher), "mpi_launcher", check_maturity=False
+            )
+    except PlaitError as exc:  # a plugin missing here: say which to install
         print(f"plait-htex worker on {host}: {exc}", file=sys.stderr, flush=True)
         return 2
-    worker = Worker(chain, where, state)
+    worker = Worker(chain, where, state, launcher)
     context = zmq.Context()
     tasks_sock = context.socket(zmq.DEALER)
     results_sock = context.socket(zmq.PUSH)
@@ -165,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
                 if os.getppid() != parent:
                     return 0
                 continue
-            if frames[0] != protocol.TASKS:
-                continue
             started = clock()
-            tasks = frames[1:]
-            results = worker.run_batch(tasks)
+            if frames[0] == protocol.TASKS:
+                tasks = frames[1:]
+                results = worker.run_batch(tasks)
+            elif frames[0] == protocol.PLACED:
+                tasks = frames[2:]
+                results = worker.run_placed(protocol.unpack(frames[1]), tasks)
+            else:
+                continue
             results_sock.send_multipart([protocol.RESULTS, *results], copy=False)
             keys = b"".join(task[: protocol.KEY.size] for task in tasks)
             tasks_sock.send_multipart(
