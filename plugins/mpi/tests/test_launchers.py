@@ -360,14 +360,15 @@ def test_check_accepts_its_flavors_and_unknown_ones(tmp_path: Path) -> None:
     assert MpirunLauncher(executable=fake_launcher(tmp_path, "d", SRUN)).check().name == ("unknown")
 
 
-@pytest.mark.parametrize(
-    ("cls", "text", "other"),
-    [
-        (MpiexecLauncher, OPEN_MPI_4, "mpirun"),
-        (MpirunLauncher, HYDRA_4, "mpiexec"),
-        (MpirunLauncher, INTEL, "mpiexec"),
-    ],
-)
+OTHER_FLAVORS = [
+    (MpiexecLauncher, OPEN_MPI_4, "mpirun"),
+    (MpirunLauncher, HYDRA_4, "mpiexec"),
+    (MpirunLauncher, INTEL, "mpiexec"),
+]
+"""A launcher, the --version text of an MPI it cannot drive, and the launcher to use."""
+
+
+@pytest.mark.parametrize(("cls", "text", "other"), OTHER_FLAVORS)
 def test_check_refuses_the_other_flavor(
     tmp_path: Path, cls: type[MpiLauncher], text: str, other: str
 ) -> None:
@@ -604,14 +605,7 @@ def test_mpi_launch_with_a_missing_executable(cls: type[MpiLauncher], install: s
     assert install in error.hint
 
 
-@pytest.mark.parametrize(
-    ("cls", "text", "other"),
-    [
-        (MpiexecLauncher, OPEN_MPI_4, "mpirun"),
-        (MpirunLauncher, HYDRA_4, "mpiexec"),
-        (MpirunLauncher, INTEL, "mpiexec"),
-    ],
-)
+@pytest.mark.parametrize(("cls", "text", "other"), OTHER_FLAVORS)
 def test_mpi_launch_refuses_the_other_flavor(
     tmp_path: Path, cls: type[MpiLauncher], text: str, other: str
 ) -> None:

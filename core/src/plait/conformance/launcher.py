@@ -73,6 +73,16 @@ def _reaches(directory: Path, prefix: str, n: int) -> Callable[[], bool]:
     return lambda: count_files(directory, prefix) >= n
 
 
+def _assert_one_job(run: Path, size: int, what: str) -> None:
+    """The ``rank.*`` files in ``run`` say ``RANK SIZE`` for ranks 0 to ``size`` - 1 of
+    one job of ``size`` ranks."""
+    pairs = [tuple(map(int, p.read_text().split())) for p in run.glob("rank.*")]
+    sizes = {n for _, n in pairs}
+    ranks = sorted(rank for rank, _ in pairs)
+    assert sizes == {size}, f"{what}: COMM_WORLD sizes {sorted(sizes)}"
+    assert ranks == list(range(size)), f"{what}: ranks {ranks}"
+
+
 def _skip_without_mpi4py() -> None:
     """Skip the test when this Python cannot import mpi4py (the mpi tests run it)."""
     probe = subprocess.run(
@@ -486,11 +496,7 @@ class LauncherConformance(ConformanceBase):
             code, _, err = lines.run(command, tasks_per_node, nodes_per_block)
             shape = f"tasks_per_node={tasks_per_node}, nodes_per_block={nodes_per_block}"
             assert code == 0, f"{shape}: the launch line exited with {code}: {err}"
-            pairs = [tuple(map(int, p.read_text().split())) for p in run.glob("rank.*")]
-            sizes = {size for _, size in pairs}
-            ranks = sorted(rank for rank, _ in pairs)
-            assert sizes == {expected}, f"{shape}: COMM_WORLD sizes {sorted(sizes)}"
-            assert ranks == list(range(expected)), f"{shape}: ranks {ranks}"
+            _assert_one_job(run, expected, shape)
 
     @needs_backend
     @requirement("LNC-103", capability="mpi")
@@ -507,11 +513,7 @@ class LauncherConformance(ConformanceBase):
             # a block of one task per node runs the job, as an MPI app's worker would
             code, _, err = lines.run_raw(line, 1, len(set(hosts)))
             assert code == 0, f"{job}: {line} exited with {code}: {err}"
-            pairs = [tuple(map(int, p.read_text().split())) for p in run.glob("rank.*")]
-            sizes = {size for _, size in pairs}
-            ranks = sorted(rank for rank, _ in pairs)
-            assert sizes == {num_ranks}, f"{job}: COMM_WORLD sizes {sorted(sizes)}"
-            assert ranks == list(range(num_ranks)), f"{job}: ranks {ranks}"
+            _assert_one_job(run, num_ranks, job)
 
     @needs_backend
     @requirement("LNC-103", capability="mpi")
