@@ -10,7 +10,7 @@ import pytest
 
 import plait
 from plait import ResourceSpecification, bash_app, mpi_app, python_app
-from plait.apps.mpi import _ranges, mpi_launch
+from plait.apps.mpi import _ranges, task_launch
 from plait.errors import (
     CapabilityError,
     ConfigError,
@@ -115,7 +115,7 @@ def test_a_python_app_cannot_ask_for_ranks(dfk: plait.DataFlowKernel) -> None:
 
 def test_an_mpi_task_run_without_placement_says_so() -> None:
     with pytest.raises(MpiLaunchError, match="ran without nodes"):
-        mpi_launch("app", MpiRequest(1, 1, 1))
+        task_launch("app", MpiRequest(1, 1, 1))
 
 
 def test_rank_lists_are_shown_as_ranges() -> None:

@@ -67,11 +67,12 @@ def placed(placement: MpiPlacement) -> Iterator[None]:
         _placement.reset(token)
 
 
-def mpi_launch(name: str, request: MpiRequest) -> tuple[list[str], dict[str, str]]:
+def task_launch(name: str, request: MpiRequest) -> tuple[list[str], dict[str, str]]:
     """The launch prefix (with the task's ``launcher_options``) and the environment for
     the MPI task ``name`` on the nodes it was placed on.
 
-    The environment holds the launcher's variables and ``PLAIT_MPI_PREFIX``,
+    The environment holds the launcher's variables and ``PLAIT_MPI_PREFIX`` (the words
+    joined by spaces, for ``$PLAIT_MPI_PREFIX ./app``),
     ``PLAIT_NUM_RANKS``, ``PLAIT_NUM_NODES``, ``PLAIT_RANKS_PER_NODE`` and
     ``PLAIT_MPI_HOSTS`` (the nodes, comma-separated), each also under Parsl's name.
     """
@@ -92,7 +93,7 @@ def mpi_launch(name: str, request: MpiRequest) -> tuple[list[str], dict[str, str
     launch = placement.launcher.mpi_launch(request.num_ranks, request.ranks_per_node, hosts)
     prefix = [*launch.prefix, *request.launcher_options]
     values = {
-        ("PLAIT_MPI_PREFIX", "PARSL_MPI_PREFIX"): shlex.join(prefix),
+        ("PLAIT_MPI_PREFIX", "PARSL_MPI_PREFIX"): " ".join(prefix),  # expanded unquoted
         ("PLAIT_NUM_RANKS", "PARSL_NUM_RANKS"): str(request.num_ranks),
         ("PLAIT_NUM_NODES", "PARSL_NUM_NODES"): str(request.num_nodes),
         ("PLAIT_RANKS_PER_NODE", "PARSL_RANKS_PER_NODE"): str(request.ranks_per_node),
@@ -105,8 +106,8 @@ def mpi_launch(name: str, request: MpiRequest) -> tuple[list[str], dict[str, str
 
 
 def mpi_environment(name: str, request: MpiRequest) -> dict[str, str]:
-    """The environment a bash MPI task's command runs with (see :func:`mpi_launch`)."""
-    return mpi_launch(name, request)[1]
+    """The environment a bash MPI task's command runs with (see :func:`task_launch`)."""
+    return task_launch(name, request)[1]
 
 
 def run_mpi_app(
@@ -127,7 +128,7 @@ def run_mpi_app(
     from plait.apps.execution import run_process, tail
     from plait.serialization import SerializerChain, default_serializers
 
-    prefix, env = mpi_launch(name, request)
+    prefix, env = task_launch(name, request)
     chain = SerializerChain(default_serializers(), "the MPI app's payload", check_maturity=False)
     function = chain.dumps_function(func)
     arguments = chain.dumps_arguments(args, _without_options(func, kwargs))
