@@ -117,7 +117,7 @@ def one_line(instance: Any, attribute: AttrsField, value: Any) -> None:
 
 def shell_words(*, optional: bool = False, error: type[PlaitError] = ConfigError) -> Validator:
     """A validator accepting a str on one line that splits into words as a shell would
-    split it (options pasted into a command line and split with :func:`shlex.split`),
+    split it (options pasted into a command line and split with ``shlex.split``),
     and None when ``optional``."""
 
     def check(instance: Any, attribute: AttrsField, value: Any) -> None:

@@ -251,9 +251,9 @@ class MpiexecLauncher(MpiLauncher):
     oversubscription option.
 
     Hydra merges adjacent repeats of a host and then deals ``-ppn`` ranks to the hosts
-    in turn, wrapping around, so :meth:`mpi_launch` gives each host once: ``-ppn`` with
-    the hosts' slots when they are equal, else each host's slots (``-hosts a:4,b:2``,
-    which ``-ppn`` would override)."""
+    in turn, wrapping around, so :meth:`~MpiLauncher.mpi_launch` gives each host once:
+    ``-ppn`` with the hosts' slots when they are equal, else each host's slots
+    (``-hosts a:4,b:2``, which ``-ppn`` would override)."""
 
     executable: str = attrs.field(default="mpiexec", validator=options.executable)
 
@@ -320,9 +320,9 @@ class MpirunLauncher(MpiLauncher):
     never (false), or when ``tasks_per_node`` is larger than the CPU count (``nproc``)
     of the host that runs the line (omitted).
 
-    :meth:`mpi_launch` gives each host once with its slots (Open MPI 5 adds up repeats,
-    older ones may not); it needs no status directory, as its caller wants the job to
-    end when a rank fails."""
+    :meth:`~MpiLauncher.mpi_launch` gives each host once with its slots (Open MPI 5 adds
+    up repeats, older ones may not); it needs no status directory, as its caller wants
+    the job to end when a rank fails."""
 
     executable: str = attrs.field(default="mpirun", validator=options.executable)
     oversubscribe: bool | None = attrs.field(default=None, validator=options.optional_bool)
