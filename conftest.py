@@ -12,11 +12,13 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
-from plait.conformance.launcher import LineRunner, run_locally
+if TYPE_CHECKING:  # plait is imported later, once typeguard instruments it
+    from plait.conformance.launcher import LineRunner
 
 SLURM_SCRIPT = Path(__file__).parent / "tests" / "infra" / "slurm.sh"
 
@@ -81,6 +83,7 @@ class MpiInstall:
 
     def runner(self) -> LineRunner:
         """The kit's ``run_line``: ``bash -c LINE`` here, with :attr:`env` added."""
+        from plait.conformance.launcher import run_locally
 
         def run(
             line: str,

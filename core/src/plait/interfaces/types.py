@@ -45,6 +45,16 @@ _positive = int_at_least(1, error=ResourceSpecificationError, optional=True)
 _options = shell_words(optional=True, error=ResourceSpecificationError)
 
 
+@attrs.frozen
+class MpiRequest:
+    """An MPI task's resolved layout (:meth:`plait.interfaces.ResourceSpecification.mpi`)."""
+
+    num_nodes: int
+    ranks_per_node: int
+    num_ranks: int
+    launcher_options: tuple[str, ...] = ()
+
+
 @attrs.frozen(kw_only=True)
 class ResourceSpecification:
     """What one task asks of the executor that runs it.
@@ -121,16 +131,6 @@ class ResourceSpecification:
 
 
 EMPTY_RESOURCES = ResourceSpecification()
-
-
-@attrs.frozen
-class MpiRequest:
-    """An MPI task's resolved layout (:meth:`plait.interfaces.ResourceSpecification.mpi`)."""
-
-    num_nodes: int
-    ranks_per_node: int
-    num_ranks: int
-    launcher_options: tuple[str, ...] = ()
 
 
 @attrs.frozen
