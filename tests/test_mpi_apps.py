@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import sys
 from pathlib import Path
@@ -70,12 +71,14 @@ def mpi_command(out: str, resource_specification: Any = None) -> str:
 
 @bash_app
 def holds_nodes(gate_dir: str, name: str, resource_specification: Any = None) -> str:
-    """Say it started and on which hosts, wait for its release, then run its ranks."""
+    """Say it started and on which hosts, wait for its release, then run its ranks (an MPI
+    program: Hydra can die of SIGPIPE when the ranks on several hosts exit before MPI_Init)."""
     gate = Path(gate_dir)
+    barrier = shlex.quote("from mpi4py import MPI; MPI.COMM_WORLD.Barrier()")
     return (
         f'echo "$PLAIT_MPI_HOSTS" > {gate / name}.hosts; touch {gate / name}.started; '
         f"for _ in $(seq 600); do [ -e {gate / name}.release ] && break; sleep 0.1; done; "
-        f"$PLAIT_MPI_PREFIX true"
+        f"$PLAIT_MPI_PREFIX {sys.executable} -c {barrier}"
     )
 
 
