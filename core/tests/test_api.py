@@ -241,3 +241,27 @@ def test_quickstart_shape(load: Any, tmp_path: Path) -> None:
 
 def test_version_is_exposed() -> None:
     assert isinstance(plait.__version__, str) and plait.__version__
+
+
+def test_error_reporters_may_be_instances_or_tables(load: Any) -> None:
+    """A reporter given as an instance gets each final failure; a table builds one."""
+    from plait.interfaces import ErrorContext, ErrorReporter
+
+    class Recorder(ErrorReporter):
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, int]] = []
+
+        def report(self, error: BaseException, context: ErrorContext) -> None:
+            self.seen.append((type(error).__name__, context.task_id))
+
+    @python_app
+    def fails() -> None:
+        raise KeyError("k")
+
+    recorder = Recorder()
+    load(error_reporters=[recorder, {"kind": "console"}])
+    future = fails()
+    with pytest.raises(KeyError):
+        future.result(timeout=30)
+    plait.clear()
+    assert recorder.seen == [("KeyError", future.tid)]

@@ -117,6 +117,11 @@ def test_executors_of_wrong_type() -> None:
         plait.Config(executors=[42])
 
 
+def test_error_reporters_of_wrong_type() -> None:
+    with pytest.raises(ConfigError, match=r"error_reporters\[1\] is a int"):
+        plait.Config(error_reporters=["console", 3])
+
+
 def test_unknown_config_key_suggests_the_right_one() -> None:
     with pytest.raises(ConfigError) as info:
         plait.Config.from_dict({"retires": 2})

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from plait.errors import ConfigError, DuplicateLabelError, did_you_mean
-from plait.interfaces import Executor, parse_walltime
+from plait.interfaces import ErrorReporter, Executor, parse_walltime
 from plait.validators import AttrsField, int_at_least
 
 CHECKPOINT_MODES = (None, "task_exit", "periodic", "dfk_exit", "manual")
@@ -174,6 +174,17 @@ def _check_strategy(instance: Config, attribute: AttrsField, value: Any) -> None
         )
 
 
+def _check_reporters(instance: Config, attribute: AttrsField, value: Any) -> None:
+    for i, item in enumerate(value):
+        if not isinstance(item, (str, Mapping, ErrorReporter)):
+            raise ConfigError(
+                f"error_reporters[{i}] is a {type(item).__name__}, not an error reporter",
+                hint='use a name ("console"), a table with kind = "jsonlog" and its '
+                "options, or an ErrorReporter instance",
+                option="error_reporters",
+            )
+
+
 def _seconds_or_zero(value: Any) -> float:
     if value == 0 and not isinstance(value, bool):
         return 0.0
@@ -197,7 +208,9 @@ class Config:
     ``run_dir/NNN/checkpoint`` (``task_exit``, ``periodic`` every ``checkpoint_period``,
     ``dfk_exit``, ``manual`` via ``dfk.checkpoint()``) and ``checkpoint_files`` reads
     them back. ``exit_mode`` is what leaving ``with plait.load(...)`` does without an
-    exception: ``wait`` for tasks, or ``cleanup`` at once. ``enable_development`` names
+    exception: ``wait`` for tasks, or ``cleanup`` at once. ``error_reporters`` render each
+    task's final failure: names (``"console"``), tables with a ``kind`` and the
+    reporter's options, or instances. ``enable_development`` names
     the development-level components this configuration may use (they are refused
     otherwise; ``PLAIT_ENABLE_DEVELOPMENT=a,b`` does the same), see :mod:`plait.maturity`.
     Executors that run workers in blocks (capability ``scaling``) are scaled by
@@ -216,7 +229,9 @@ class Config:
     checkpoint_mode: str | None = attrs.field(default=None, validator=_check_mode)
     checkpoint_period: float = attrs.field(default=1800.0, converter=_period)
     checkpoint_files: list[str] = attrs.field(factory=list, converter=_paths)
-    error_reporters: list[str] = attrs.field(factory=lambda: ["console"])
+    error_reporters: list[str | Mapping[str, Any] | ErrorReporter] = attrs.field(
+        factory=lambda: ["console"], validator=_check_reporters
+    )
     initialize_logging: bool = True
     log_level: str = "INFO"
     exit_mode: str = attrs.field(

@@ -65,13 +65,15 @@ class DataFlowKernel:
             load_checkpoints(self.config.checkpoint_files) if self.config.app_cache else {}
         )
         self.reporters: list[ErrorReporter] = [
-            build_component(
+            reporter
+            if isinstance(reporter, ErrorReporter)
+            else build_component(
                 "error_reporter",
-                {"kind": name},
+                {"kind": reporter} if isinstance(reporter, str) else reporter,
                 f"error_reporters[{i}]",
                 enable_development=enabled,
             )
-            for i, name in enumerate(self.config.error_reporters)
+            for i, reporter in enumerate(self.config.error_reporters)
         ]
         self.run_dir = make_run_dir(self.config.run_dir)
         self._log_handler = self._start_logging()
