@@ -80,7 +80,7 @@ def test_component_not_installed() -> None:
     with pytest.raises(ComponentNotFoundError) as info:
         plait.Config(executors=[{"kind": "nosuch"}])
     assert_plait_error(info.value, "PLT-112")
-    assert "pip install plait-nosuch" in info.value.hint
+    assert "pip install the plugin that provides the executor 'nosuch'" in info.value.hint
     assert "nosuch" in str(info.value) and "threads" in str(info.value)
 
 

@@ -134,6 +134,48 @@ class ResourceSpecificationError(PlaitError):
     )
 
 
+class UnknownKeyError(ConfigError):
+    """A configuration (a file, a dict, or a component's table) has a key that is not
+    one of its options; the message suggests the closest valid one."""
+
+    code = "PLT-115"
+    title = "unknown configuration key"
+    default_hint = "correct the spelling, or remove the key; the valid keys are listed above"
+
+
+class ImpossibleResourcesError(ConfigError):
+    """A configuration asks for resources its own settings rule out: more workers than
+    a node has cores, or MPI tasks larger than a block."""
+
+    code = "PLT-116"
+    title = "resource request cannot be met"
+    default_hint = "lower the request or raise the block's size (nodes_per_block, cores_per_node)"
+
+
+class AddressError(ConfigError):
+    """An address in the configuration is not a name or address of this host, or does
+    not resolve, so workers could not connect to it."""
+
+    code = "PLT-117"
+    title = "address unreachable"
+    default_hint = (
+        "leave address unset for the default, or give a name or IP of an interface of "
+        "this host that the nodes can reach (see `ip addr`)"
+    )
+
+
+class VersionMismatchError(ConfigError):
+    """The Python (major.minor) or the plait version that workers would run differs from
+    the submitting side's, so tasks and results could not be exchanged."""
+
+    code = "PLT-118"
+    title = "worker Python or plait version differs"
+    default_hint = (
+        "point worker_python at a Python of the same version with the same plait "
+        "installed, or load the matching environment in worker_init"
+    )
+
+
 class PluginError(PlaitError):
     """A plugin could not be loaded, or implements a hook that does not exist."""
 

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from plait.interfaces import ErrorContext, Executor, TaskDescription
+    from plait.config import Config
+    from plait.errors import PlaitError
+    from plait.interfaces import Component, ErrorContext, Executor, TaskDescription
     from plait.kernel.events import TaskEvent
     from plait.registry import Registry
 
@@ -85,3 +87,20 @@ def plait_report_error(error: BaseException, context: ErrorContext) -> None:
 def plait_task_event(event: TaskEvent) -> None:
     """A task changed state. Called on the dispatcher thread for every transition, in
     order; must not block (hand heavy work to a thread of your own)."""
+
+
+@hookspec
+def plait_check_component(
+    component: Component, path: str, config: Config | None
+) -> Sequence[PlaitError] | None:
+    """Check a component of a configuration for ``plait config check``: return the
+    problems the options alone cannot show (a scheduler command missing from ``PATH``,
+    an address of another host, workers more than the cores a node has), or None.
+
+    Called for every component built from the configuration (``path`` says where it
+    is, e.g. ``executors[0].provider``; ``config`` is the whole configuration, or None
+    when other parts of it are invalid), so an implementation first checks the
+    component's type. An error's ``option`` detail,
+    when given, is added to the path. Must not start anything: run at most short
+    commands such as ``sbatch --version``.
+    """

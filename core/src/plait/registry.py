@@ -27,6 +27,45 @@ KIND_BASES: dict[str, type[Component]] = {
 }
 
 
+FIRST_PARTY: dict[tuple[str, str], str] = {
+    ("executor", "threads"): "plait-threads",
+    ("executor", "htex"): "plait-htex",
+    ("provider", "local"): "plait-local",
+    ("provider", "slurm"): "plait-slurm",
+    ("provider", "psij"): "plait-psij",
+    ("launcher", "simple"): "plait-local",
+    ("launcher", "single-node"): "plait-local",
+    ("launcher", "wrapped"): "plait-local",
+    ("launcher", "srun"): "plait-slurm",
+    ("launcher", "srun-mpi"): "plait-slurm",
+    ("launcher", "mpiexec"): "plait-mpi",
+    ("launcher", "mpirun"): "plait-mpi",
+    ("serializer", "pickle"): "plait",
+    ("serializer", "cloudpickle"): "plait-cloudpickle",
+    ("serializer", "dill"): "plait-dill",
+    ("serializer", "proxystore"): "plait-proxystore",
+    ("stager", "local-file"): "plait",
+    ("error_reporter", "console"): "plait",
+}
+"""The distribution of each first-party component (``maturity.yaml`` lists the same),
+so that a missing one is named with its ``pip install`` line."""
+
+
+def install_hint(kind: str, name: str, installed: list[str]) -> str:
+    """How to get the ``kind`` component ``name``: its distribution's ``pip install``
+    line, else the installed name it is closest to."""
+    distribution = FIRST_PARTY.get((kind, name))
+    if distribution is not None:
+        return f"pip install {distribution}"
+    close = difflib.get_close_matches(name, installed, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return (
+        f"pip install the plugin that provides the {kind} {name!r} "
+        "(`plait plugins` lists those installed)"
+    )
+
+
 class Registry:
     """Maps component names (``"threads"``) to classes for one kind."""
 
@@ -59,15 +98,11 @@ class Registry:
         try:
             return self._classes[name]
         except KeyError:
-            close = difflib.get_close_matches(name, list(self._classes), n=1)
             known = ", ".join(sorted(self._classes)) or "none"
-            hint = f"pip install plait-{name}"
-            if close:
-                hint = f"did you mean {close[0]!r}? otherwise: {hint}"
             raise ComponentNotFoundError(
                 f"no installed plugin provides the {self.kind} {name!r} "
                 f"(installed {self.kind}s: {known})",
-                hint=hint,
+                hint=install_hint(self.kind, name, list(self._classes)),
             ) from None
 
     def name_of(self, cls: type[Component]) -> str | None:

@@ -346,7 +346,7 @@ def test_bad_options_raise_config_error(options: dict[str, Any], name: str) -> N
     with suppress_type_checks(), pytest.raises(ConfigError) as info:
         LocalProvider(**options)
     assert name in str(info.value)
-    assert info.value.code == "PLT-110"
+    assert info.value.code == ("PLT-115" if name == "prefix" else "PLT-110")  # unknown key
 
 
 def test_a_launcher_name_that_is_close_gets_a_suggestion() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from plait.cli.config import config
 from plait.cli.conformance import conformance
 from plait.cli.maturity import maturity
 from plait.cli.perf import perf
@@ -77,6 +78,7 @@ def plugins(as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(entry['hooks'])}")
 
 
+main.add_command(config)
 main.add_command(conformance)
 main.add_command(maturity)
 main.add_command(perf)

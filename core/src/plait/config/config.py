@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from plait.errors import ConfigError, DuplicateLabelError, did_you_mean
+from plait.errors import ConfigError, DuplicateLabelError, UnknownKeyError, did_you_mean
 from plait.interfaces import ErrorReporter, Executor, parse_walltime
 from plait.validators import AttrsField, int_at_least
 
@@ -46,11 +46,7 @@ def build_component(
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         for key in options:
             if key not in params:
-                suggestion = did_you_mean(key, list(params))
-                raise ConfigError(
-                    f"{where}: {data['kind']!r} has no option {key!r}{suggestion}",
-                    hint=f"valid options: {', '.join(params)}",
-                )
+                raise unknown_key(f"{where}: {data['kind']!r}", key, list(params))
     try:
         return cls(**options)
     except (TypeError, ValueError) as exc:
@@ -248,25 +244,58 @@ class Config:
         known = [a.name for a in attrs.fields(cls)]
         for key in data:
             if key not in known:
-                suggestion = did_you_mean(key, known)
-                raise ConfigError(f"unknown configuration key {key!r}{suggestion}")
+                raise unknown_key("the configuration", key, known)
         return cls(**data)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Config:
-        """Read a TOML file (``[[executors]]`` tables with ``kind = ...``)."""
+        """Read a TOML or YAML file (``executors`` tables with ``kind = ...``);
+        ``plait config check FILE`` reports every problem of a file at once."""
+        return cls.from_dict(read_config_file(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The table a TOML (``.toml``) or YAML (``.yaml``, ``.yml``) config file holds."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {file} cannot be read: {exc}") from exc
+    if file.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {file} is not valid YAML: {exc}") from exc
+        data = {} if data is None else data
+    else:
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - Python 3.10
             import tomli as tomllib  # type: ignore[import-not-found,no-redef]
-        file = Path(path)
         try:
-            data = tomllib.loads(file.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {file} does not exist") from None
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
-        return cls.from_dict(data)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {file} holds a {type(data).__name__}, not a table of settings",
+            hint="write the settings as keys at the top level (retries = 2, [[executors]] ...)",
+        )
+    return data
+
+
+def unknown_key(owner: str, key: str, known: list[str]) -> UnknownKeyError:
+    """The error for ``key``, which ``owner`` does not have, suggesting the closest of
+    ``known``."""
+    return UnknownKeyError(
+        f"{owner} has no option {key!r}{did_you_mean(key, known)}",
+        hint=f"valid options: {', '.join(known)}" if known else "it takes no options",
+        option=key,
+    )
 
 
 def default_executors(enable_development: Iterable[str] = ()) -> list[Executor]:
