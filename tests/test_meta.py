@@ -5,6 +5,11 @@
   spec's version is the kit's ``spec_version``.
 * Every hook in :mod:`plait.hookspecs` is in the built hook reference (docs/plugins.rst)
   and is named by at least one test module.
+* Every error code has its entry in the built error catalogue (docs/errors.rst) and is
+  raised by at least one test: the test names the class or the code, or a config of
+  ``tests/configs`` expects it.
+* ``plait.registry.FIRST_PARTY`` names the distribution of every component of
+  ``maturity.yaml``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import pytest
 from plait import hookspecs
 from plait.cli.conformance import KIT_CLASSES
 from plait.conformance.base import ConformanceBase, requirement_ids, requirement_tests
-from plait.registry import KIND_BASES
+from plait.errors import all_error_classes
+from plait.maturity.schema import load_maturity_file
+from plait.registry import FIRST_PARTY, KIND_BASES
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "interface-specs"
@@ -196,13 +203,18 @@ def test_reference_docs_document_the_hookspecs_module() -> None:
 
 
 @pytest.fixture(scope="module")
-def plugins_html(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """docs' plugins.html: the existing build when it is newer than its sources, else a
-    fresh Sphinx build (a few seconds)."""
-    built = DOCS / "_build" / "html" / "plugins.html"
-    sources = [Path(hookspecs.__file__), DOCS / "plugins.rst", DOCS / "conf.py"]
-    if built.exists() and built.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
-        return built.read_text()
+def docs_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built docs: the existing build when it is newer than the sources the tests
+    read (the hooks, the errors, the pages), else a fresh Sphinx build (a few seconds)."""
+    from plait import errors
+
+    built = DOCS / "_build" / "html"
+    sources = [Path(hookspecs.__file__), Path(errors.__file__), DOCS / "plugins.rst"]
+    sources += [DOCS / "errors.rst", DOCS / "conf.py"]
+    pages = [built / "plugins.html", built / "errors.html"]
+    newest = max(p.stat().st_mtime for p in sources)
+    if all(p.exists() and p.stat().st_mtime >= newest for p in pages):
+        return built
     pytest.importorskip("sphinx", reason="no up-to-date docs build and sphinx is not installed")
     out = tmp_path_factory.mktemp("docs-html")
     proc = subprocess.run(
@@ -212,7 +224,12 @@ def plugins_html(tmp_path_factory: pytest.TempPathFactory) -> str:
         check=False,
     )
     assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}"
-    return (out / "plugins.html").read_text()
+    return out
+
+
+@pytest.fixture(scope="module")
+def plugins_html(docs_html: Path) -> str:
+    return (docs_html / "plugins.html").read_text()
 
 
 def _text(fragment: str) -> str:
@@ -248,3 +265,41 @@ def test_hook_is_exercised_by_a_test(hook: str) -> None:
     pattern = re.compile(rf"\b{hook}\b")
     users = [path for path, text in sources_of_tests().items() if pattern.search(text)]
     assert users, f"no test module implements or calls the hook {hook}"
+
+
+# --- the error catalogue ---------------------------------------------------------------
+
+ERRORS = all_error_classes()
+
+
+@pytest.fixture(scope="module")
+def errors_html(docs_html: Path) -> str:
+    return (docs_html / "errors.html").read_text()
+
+
+def test_error_codes_are_unique() -> None:
+    codes = [cls.code for cls in ERRORS]
+    assert len(codes) == len(set(codes)), sorted(c for c in codes if codes.count(c) > 1)
+
+
+@pytest.mark.parametrize("cls", ERRORS, ids=lambda c: c.code)
+def test_error_code_is_in_the_built_catalogue(errors_html: str, cls: type) -> None:
+    anchor = f'id="{cls.code.lower()}"'
+    assert anchor in errors_html, f"{cls.code} has no entry in the built errors.html"
+    entry = errors_html.split(anchor, 1)[1][:4000]
+    assert html.escape(cls.title) in entry or cls.title in _text(entry)
+
+
+@pytest.mark.parametrize("cls", ERRORS, ids=lambda c: c.code)
+def test_error_code_is_raised_by_a_test(cls: type) -> None:
+    pattern = re.compile(rf"\b({cls.__name__}|{cls.code})\b")
+    corpus = [p.read_text() for p in sorted((ROOT / "tests" / "configs").rglob("*.*"))]
+    users = [text for text in [*sources_of_tests().values(), *corpus] if pattern.search(text)]
+    assert users, f"no test raises {cls.__name__} ({cls.code}) or expects its code"
+
+
+def test_first_party_table_names_every_component_of_maturity_yaml() -> None:
+    entries = {
+        (c.kind, c.name): c.package for c in load_maturity_file(ROOT / "maturity.yaml").components
+    }
+    assert entries == FIRST_PARTY

@@ -46,6 +46,7 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("serializer", "proxystore"): "plait-proxystore",
     ("stager", "local-file"): "plait",
     ("error_reporter", "console"): "plait",
+    ("error_reporter", "jsonlog"): "plait-jsonlog",
 }
 """The distribution of each first-party component (``maturity.yaml`` lists the same),
 so that a missing one is named with its ``pip install`` line."""

@@ -32,6 +32,7 @@ from plait.errors import (
 )
 from plait.interfaces import Component
 from plait.registry import KIND_BASES
+from plait.validators import AttrsField
 
 
 @attrs.frozen
@@ -95,8 +96,10 @@ class _Checker:
 
     def add(self, path: str, error: PlaitError) -> None:
         option = error.details.get("option")
-        if isinstance(option, str) and not path.endswith(option):
-            path = f"{path}.{option}" if path else option
+        if isinstance(option, str):  # "retries", or "Owner.option[2]" from a converter
+            option = option.rpartition(".")[2]
+            if option and not path.endswith(option):
+                path = f"{path}.{option}" if path else option
         self.result.problems.append(Problem(path, error))
 
     def run(self) -> None:
@@ -231,7 +234,7 @@ class _Checker:
     def option(
         self,
         cls: type[Any],
-        field: attrs.Attribute[Any],
+        field: AttrsField,
         path: str,
         value: Any,
         hints: dict[str, Any],
@@ -333,14 +336,17 @@ def _component_kind(hint: Any) -> str | None:
 
 
 def _stand_in(cls: type[Any], given: Mapping[str, Any]) -> Any:
-    """An object named like ``cls`` with the given options and the other defaults, for
+    """An unconstructed ``cls`` holding the given options and the other defaults, for
     validators that read other fields (or name the class in their message)."""
-    values: dict[str, Any] = {}
+    stand_in = object.__new__(cls)
     for field in attrs.fields(cls):
         if field.alias in given:
-            values[field.name] = given[field.alias]
+            value = given[field.alias]
         elif isinstance(field.default, attrs.Factory) and not field.default.takes_self:  # type: ignore[arg-type]
-            values[field.name] = field.default.factory()
+            value = field.default.factory()
         elif field.default is not attrs.NOTHING:
-            values[field.name] = field.default
-    return type(cls.__name__, (), values)()
+            value = field.default
+        else:
+            continue
+        object.__setattr__(stand_in, field.name, value)
+    return stand_in

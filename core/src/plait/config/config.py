@@ -11,7 +11,13 @@ from typing import Any
 
 import attrs
 
-from plait.errors import ConfigError, DuplicateLabelError, UnknownKeyError, did_you_mean
+from plait.errors import (
+    ConfigError,
+    DuplicateLabelError,
+    PlaitError,
+    UnknownKeyError,
+    did_you_mean,
+)
 from plait.interfaces import ErrorReporter, Executor, parse_walltime
 from plait.validators import AttrsField, int_at_least
 
@@ -188,7 +194,10 @@ def _seconds_or_zero(value: Any) -> float:
 
 
 def _period(value: Any) -> float:
-    seconds = parse_walltime(value)
+    try:
+        seconds = parse_walltime(value)
+    except PlaitError as exc:  # a resource-specification error elsewhere: here a setting
+        raise ConfigError(exc.message, hint=exc.hint) from None
     assert seconds is not None
     return seconds
 
