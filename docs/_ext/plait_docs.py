@@ -9,6 +9,11 @@ Directives:
     docstring is the "Cause" and ``default_hint`` the "Fix". A summary table comes
     first. Each id is also a Sphinx label, so ``:ref:`plt-100``` works.
 
+``.. plait-component-options::``
+    One section per installed component (kind, then name): its class, maturity and
+    distribution, and a table of the options of its attrs class (name, type,
+    default), as ``kind = "<name>"`` tables in a configuration take them.
+
 ``.. plait-interface-specs::``
     A list of the spec files in ``interface-specs/`` at the repository root, with
     each file's first heading and the requirement ids (``EXE-001`` ...) it defines.
@@ -168,7 +173,78 @@ class InterfaceSpecs(SphinxDirective):
         return [listing]
 
 
+class ComponentOptions(SphinxDirective):
+    """Render the options of every installed component, read from its attrs class."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        import attrs
+
+        from plait.plugins import registry
+        from plait.registry import FIRST_PARTY, KIND_BASES
+
+        out: list[nodes.Node] = []
+        for kind in KIND_BASES:
+            for name, cls in registry(kind).items():
+                section = nodes.section(ids=[f"options-{kind}-{name}".replace("_", "-")])
+                section += nodes.title(text=f"{kind.replace('_', ' ')} {name!r}")
+                para = nodes.paragraph()
+                para += nodes.literal(f'kind = "{name}"', f'kind = "{name}"')
+                para += nodes.Text(": ")
+                path = f"{cls.__module__}.{cls.__qualname__}"
+                para += nodes.literal(path, path)
+                package = FIRST_PARTY.get((kind, name), "a third-party plugin")
+                para += nodes.Text(f", maturity {cls.maturity}, from {package}.")
+                section += para
+                fields = [f for f in attrs.fields(cls) if f.init] if attrs.has(cls) else []
+                if not fields:
+                    section += nodes.paragraph(text="It takes no options.")
+                else:
+                    section += self._table(fields)
+                out.append(section)
+        return out
+
+    @staticmethod
+    def _table(fields: list[Any]) -> nodes.table:
+        import attrs
+
+        table = nodes.table()
+        group = nodes.tgroup(cols=3)
+        table += group
+        for width in (25, 35, 40):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        body = nodes.tbody()
+        group += body
+        rows = [("option", "type", "default")]
+        for field in fields:
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                shown = "(computed)" if default.takes_self else repr(default.factory())
+            elif default is attrs.NOTHING:
+                shown = "(required)"
+            else:
+                shown = repr(default)
+            kind = (
+                field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+            )
+            rows.append((field.alias, str(kind), shown[:80]))
+        for i, cells in enumerate(rows):
+            row = nodes.row()
+            for cell in cells:
+                entry = nodes.entry()
+                entry += nodes.paragraph(
+                    "", "", nodes.literal(cell, cell) if i else nodes.Text(cell)
+                )
+                row += entry
+            (head if i == 0 else body).append(row)
+        return table
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("plait-error-catalogue", ErrorCatalogue)
+    app.add_directive("plait-component-options", ComponentOptions)
     app.add_directive("plait-interface-specs", InterfaceSpecs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

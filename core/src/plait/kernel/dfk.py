@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import logging
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +20,7 @@ import attrs
 from plait.apps.decorators import OPTION_NAMES, App
 from plait.apps.futures import AppFuture
 from plait.apps.streams import AUTO_LOGNAME
+from plait.builtins.console_reporter import ConsoleErrorReporter
 from plait.config.config import Config, build_component, default_executors
 from plait.data.futures import DataFuture
 from plait.errors import (
@@ -40,6 +43,7 @@ from plait.kernel.dependencies import find_futures
 from plait.kernel.dispatcher import CALL, CANCELLED, STOP, SUBMIT, Dispatcher
 from plait.kernel.records import TaskRecord
 from plait.kernel.rundir import make_run_dir
+from plait.kernel.summary import FailureSummary
 from plait.plugins import get_plugin_system
 from plait.scaling import ScalingLoop
 
@@ -75,6 +79,8 @@ class DataFlowKernel:
             )
             for i, reporter in enumerate(self.config.error_reporters)
         ]
+        self.failures = FailureSummary()
+        """The run's failed tasks by error code, printed at :meth:`cleanup`."""
         self.run_dir = make_run_dir(self.config.run_dir)
         self._log_handler = self._start_logging()
         self.queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
@@ -298,11 +304,23 @@ class DataFlowKernel:
                 self._join_pool.shutdown(wait=True, cancel_futures=True)
         for reporter in self.reporters:
             reporter.close()
+        self._summarize_failures()
         logger.info("plait kernel cleaned up")
         self._stop_logging()
         from plait.kernel import current
 
         current.forget(self)
+
+    def _summarize_failures(self) -> None:
+        """Log the failure summary, and print it when the console reporter is in use."""
+        text = self.failures.render()
+        if not text:
+            return
+        logger.warning("%s", text)
+        if any(isinstance(r, ConsoleErrorReporter) for r in self.reporters):
+            with contextlib.suppress(Exception):
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
 
     def __enter__(self) -> DataFlowKernel:
         return self
