@@ -414,6 +414,8 @@ class Dispatcher:
         self.drop(rec, state, error)
         if rec.future.done():
             return  # force-cancelled meanwhile
+        if error is not None and state in (TaskState.FAILED, TaskState.DEP_FAIL):
+            self.kernel.failures.add(rec.label, error)
         if error is None:
             rec.future.set_result(result)
         else:
