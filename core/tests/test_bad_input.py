@@ -93,7 +93,7 @@ def test_component_misspelt_suggests_installed_one() -> None:
 def test_unknown_component_option_suggests_the_right_one() -> None:
     with pytest.raises(ConfigError) as info:
         plait.Config(executors=[{"kind": "threads", "max_thread": 4}])
-    assert_plait_error(info.value, "PLT-110")
+    assert_plait_error(info.value, "PLT-115")
     assert "max_thread" in str(info.value)
     assert "did you mean 'max_threads'" in str(info.value)
     assert "max_threads" in info.value.hint

@@ -16,11 +16,17 @@ from typing import Any, ClassVar
 DOCS_BASE = "https://plait.readthedocs.io/en/latest/errors.html"
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word`` (a likely misspelling of it), or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` naming the choice closest to ``word``, or ``""`` when
     none is close: the suggestion an error message about an unknown name ends with."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 class PlaitError(Exception):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Iterator
 
-from plait.errors import ComponentNotFoundError, PluginError
+from plait.errors import ComponentNotFoundError, PluginError, closest
 from plait.interfaces import (
     Component,
     ErrorReporter,
@@ -58,9 +57,9 @@ def install_hint(kind: str, name: str, installed: list[str]) -> str:
     distribution = FIRST_PARTY.get((kind, name))
     if distribution is not None:
         return f"pip install {distribution}"
-    close = difflib.get_close_matches(name, installed, n=1)
+    close = closest(name, installed)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     return (
         f"pip install the plugin that provides the {kind} {name!r} "
         "(`plait plugins` lists those installed)"

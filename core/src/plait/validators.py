@@ -100,7 +100,7 @@ def walltime_seconds(value: Any) -> float | None:
     try:
         return parse_walltime(value)
     except PlaitError as exc:
-        raise ConfigError(f"walltime: {exc.message}", hint=exc.hint, option="walltime") from None
+        raise ConfigError(exc.message, hint=exc.hint, option="walltime") from None
 
 
 def one_line(instance: Any, attribute: AttrsField, value: Any) -> None:

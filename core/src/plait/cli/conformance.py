@@ -8,7 +8,6 @@ It exits non-zero when any requirement failed (or pytest could not run the kit).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import subprocess
@@ -21,7 +20,7 @@ from xml.etree import ElementTree
 
 import click
 
-from plait.errors import PlaitError
+from plait.errors import PlaitError, closest
 from plait.plugins import get_plugin_system
 from plait.registry import KIND_BASES
 
@@ -75,9 +74,9 @@ def find_component(name: str, kind: str | None) -> tuple[str, type[Any]]:
     )
     what = kind.replace("_", " ") if kind else "component"
     message = f"no installed {what} is named {name!r} (installed {installed})"
-    close = difflib.get_close_matches(name, [n for k in kinds for n in system.registry(k)], n=1)
+    close = closest(name, [n for k in kinds for n in system.registry(k)])
     if close:
-        message += f"; did you mean {close[0]!r}?"
+        message += f"; did you mean {close!r}?"
     raise click.ClickException(message)
 
 

@@ -4,7 +4,6 @@ and :func:`read_maturity_file` / :func:`load_maturity_file`."""
 
 from __future__ import annotations
 
-import difflib
 import io
 import os
 import re
@@ -19,7 +18,13 @@ from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception as _cattrs_format_exception
 
-from plait.errors import MaturityFileError, PlaitError, UnknownMaturityLevelError, did_you_mean
+from plait.errors import (
+    MaturityFileError,
+    PlaitError,
+    UnknownMaturityLevelError,
+    closest,
+    did_you_mean,
+)
 from plait.interfaces.component import MATURITY_LEVELS
 from plait.maturity.rules import RULES, rules_for
 from plait.registry import KIND_BASES
@@ -227,21 +232,21 @@ def _level_and_kind_problems(where: str, raw: Mapping[str, Any]) -> list[PlaitEr
     out: list[PlaitError] = []
     level = raw.get("level")
     if isinstance(level, str) and level not in MATURITY_LEVELS:
-        close = difflib.get_close_matches(level, MATURITY_LEVELS, n=1)
+        close = closest(level, MATURITY_LEVELS)
         out.append(
             UnknownMaturityLevelError(
                 f"{where}: field 'level': {level!r} is not a maturity level",
-                hint=(f"did you mean {close[0]!r}? " if close else "")
+                hint=(f"did you mean {close!r}? " if close else "")
                 + f"set level to one of: {', '.join(MATURITY_LEVELS)}",
             )
         )
     kind = raw.get("kind")
     if isinstance(kind, str) and kind not in KIND_BASES:
-        close = difflib.get_close_matches(kind, list(KIND_BASES), n=1)
+        close = closest(kind, KIND_BASES)
         out.append(
             MaturityFileError(
                 f"{where}: field 'kind': {kind!r} is not a component kind",
-                hint=(f"did you mean {close[0]!r}? " if close else "")
+                hint=(f"did you mean {close!r}? " if close else "")
                 + f"use one of: {', '.join(KIND_BASES)}",
             )
         )
@@ -279,11 +284,11 @@ def _semantic_problems(file: Path, entry: ComponentEntry) -> list[PlaitError]:
         )
     for rule in entry.rules:
         if rule not in RULES:
-            close = difflib.get_close_matches(rule, list(RULES), n=1)
+            close = closest(rule, RULES)
             out.append(
                 MaturityFileError(
                     f"{where}: field 'rules': unknown rule {rule!r}",
-                    hint=(f"did you mean {close[0]!r}? " if close else "")
+                    hint=(f"did you mean {close!r}? " if close else "")
                     + f"known rules: {', '.join(RULES)}",
                 )
             )

@@ -9,7 +9,6 @@ is used. Smaller objects travel inline as a plain pickle.
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import hashlib
 import importlib
@@ -30,7 +29,7 @@ from proxystore.store.config import ConnectorConfig, StoreConfig
 from proxystore.store.factory import StoreFactory
 
 from plait.builtins.pickle_serializer import dumps_importable
-from plait.errors import ConfigError
+from plait.errors import ConfigError, closest
 from plait.interfaces import Serializer
 from plait.validators import AttrsField, int_at_least
 
@@ -131,7 +130,7 @@ def connector_class(name: str) -> type[Any]:
     module_name, _, class_name = path.rpartition(".")
     if not module_name or not class_name:
         known = PROXYSTORE_CONNECTORS.get(name.lower().removesuffix("connector"))
-        close = difflib.get_close_matches(name, list(CONNECTORS), n=1)
+        close = closest(name, CONNECTORS)
         if known:
             hint = f'give ProxyStore\'s connector by its class path: connector = "{known}"'
         else:
@@ -140,7 +139,7 @@ def connector_class(name: str) -> type[Any]:
                 '"proxystore.connectors.redis.RedisConnector"'
             )
             if close:
-                hint = f"did you mean {close[0]!r}? {hint}"
+                hint = f"did you mean {close!r}? {hint}"
         raise ConfigError(
             f"ProxyStoreSerializer.connector={name!r} is not a known connector",
             hint=hint,
