@@ -200,7 +200,7 @@ def test_bad_config_values() -> None:
         plait.Config(checkpoint_mode="always")
     with pytest.raises((ConfigError, ValueError)):
         plait.Config(exit_mode="later")
-    with pytest.raises(plait.errors.ResourceSpecificationError):
+    with pytest.raises(ConfigError, match="walltime .soon. is not a number"):
         plait.Config(checkpoint_period="soon")
 
 
