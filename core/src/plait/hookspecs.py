@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import plait.errors
     from plait.config import Config
-    from plait.errors import PlaitError
     from plait.interfaces import Component, ErrorContext, Executor, TaskDescription
     from plait.kernel.events import TaskEvent
     from plait.registry import Registry
@@ -92,7 +92,7 @@ def plait_task_event(event: TaskEvent) -> None:
 @hookspec
 def plait_check_component(
     component: Component, path: str, config: Config | None
-) -> Sequence[PlaitError] | None:
+) -> Sequence[plait.errors.PlaitError] | None:
     """Check a component of a configuration for ``plait config check``: return the
     problems the options alone cannot show (a scheduler command missing from ``PATH``,
     an address of another host, workers more than the cores a node has), or None.
