@@ -65,7 +65,10 @@ nitpick_ignore = [
     # attrs' Attribute, in the signatures of plait.validators
     ("py:class", "attr._make.Attribute"),
 ]
-_STDLIB = r"(abc|enum|os|pathlib|types|threading|queue|collections\.abc|concurrent\.futures\.?\w*)"
+_STDLIB = (
+    r"(abc|enum|logging|os|pathlib|types|threading|queue|collections\.abc"
+    r"|concurrent\.futures\.?\w*)"
+)
 nitpick_ignore_regex = [
     ("py:class", _STDLIB + r"\.\w+"),
 ]

@@ -55,6 +55,16 @@ def hangs_on_rank_one(pid_dir: str, *, comm: Any) -> int:
     return 0
 
 
+@mpi_app
+def logs_on_every_rank(fail_rank: int, *, comm: Any) -> int:
+    rank = comm.Get_rank()
+    plait.app_logger().info("rank %d of %d", rank, comm.Get_size())
+    if rank == fail_rank:
+        raise ValueError(f"rank {rank} is unhappy")
+    comm.Barrier()
+    return rank
+
+
 @bash_app
 def mpi_command(out: str, resource_specification: Any = None) -> str:
     """Record the MPI variables, then have each rank write its rank and the size to a
@@ -137,6 +147,23 @@ def test_a_failing_rank_names_the_rank_and_its_traceback(
     trace = error.details["rank_tracebacks"][1]
     assert "in fails_on_rank_one" in trace and trace.endswith("ValueError: rank one is unhappy\n")
     assert 1 in error.details["failed_ranks"]
+
+
+def test_every_rank_logs_to_the_task(tmp_path: Path, launcher: dict[str, Any]) -> None:
+    """Each rank's app log records come back, naming the rank; a failing rank's too."""
+    with load(tmp_path, launcher) as dfk:
+        ok = logs_on_every_rank(-1, resource_specification={"num_ranks": 3})
+        failed = logs_on_every_rank(1, resource_specification={"num_ranks": 3})
+        assert ok.result(TIMEOUT) == 0
+        assert isinstance(failed.exception(TIMEOUT), MpiRankError)
+        run_dir = dfk.run_dir
+    host = socket.gethostname()
+    tails = sorted(line.split(" host ", 1)[1] for line in ok.logs())
+    assert tails == [f"{host} rank {r}: rank {r} of 3" for r in range(3)]
+    assert all(f" task {ok.tid} attempt 1 host " in line for line in ok.logs())
+    assert (run_dir / "tasks" / f"{ok.tid}.log").read_text().splitlines() == ok.logs()
+    # the failing rank leaves its records; the others may be ended before they do
+    assert any(line.endswith(f"host {host} rank 1: rank 1 of 3") for line in failed.logs())
 
 
 def test_a_hanging_rank_is_killed_at_the_walltime(tmp_path: Path, launcher: dict[str, Any]) -> None:

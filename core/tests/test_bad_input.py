@@ -200,7 +200,7 @@ def test_bad_config_values() -> None:
         plait.Config(checkpoint_mode="always")
     with pytest.raises((ConfigError, ValueError)):
         plait.Config(exit_mode="later")
-    with pytest.raises(ConfigError, match="walltime .soon. is not a number"):
+    with pytest.raises(ConfigError, match="walltime 'soon' is not a number"):
         plait.Config(checkpoint_period="soon")
 
 
@@ -228,3 +228,5 @@ def test_errors_survive_pickling() -> None:
     assert type(copy) is type(exc)
     assert copy.exitcode == 3 and copy.details["stdout"] == "/x"
     assert str(copy) == str(exc)
+    exc.extra_note = ["kept"]  # attributes set later, e.g. a task's app log records
+    assert pickle.loads(pickle.dumps(exc)).extra_note == ["kept"]

@@ -57,6 +57,6 @@ def test_none_never_scales() -> None:
 def test_config_rejects_unknown_strategy() -> None:
     with pytest.raises(ConfigError, match="did you mean 'simple'"):
         plait.Config(strategy="simpel")
-    with pytest.raises(plait.errors.ResourceSpecificationError):
+    with pytest.raises(ConfigError, match="walltime 'soon' is not a number"):
         plait.Config(strategy_period="soon")
     assert plait.Config(max_idletime=0).max_idletime == 0.0

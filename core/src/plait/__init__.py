@@ -15,7 +15,16 @@ laptop, a cluster or a remote endpoint::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from plait.apps import AUTO_LOGNAME, App, AppFuture, bash_app, join_app, mpi_app, python_app
+from plait.apps import (
+    AUTO_LOGNAME,
+    App,
+    AppFuture,
+    app_logger,
+    bash_app,
+    join_app,
+    mpi_app,
+    python_app,
+)
 from plait.config import Config
 from plait.data import DataFuture, File
 from plait.errors import PlaitError
@@ -49,6 +58,7 @@ __all__ = [
     "TaskEvent",
     "TaskState",
     "__version__",
+    "app_logger",
     "bash_app",
     "clear",
     "dfk",

@@ -54,7 +54,9 @@ class PlaitError(Exception):
         return text + f"\n  docs: {self.docs_url}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.message, self.hint, self.details))
+        # attributes set after construction (e.g. a task's app log records) travel too
+        extra = {k: v for k, v in vars(self).items() if k not in ("message", "hint", "details")}
+        return (_rebuild, (type(self), self.message, self.hint, self.details), extra or None)
 
 
 def _rebuild(cls: type[PlaitError], message: str, hint: str, details: dict[str, Any]) -> PlaitError:

@@ -191,11 +191,21 @@ class SerializerChain:
         return type(serializer).__name__
 
     def dumps_function(self, func: Any) -> bytes:
-        """Like :meth:`dumps` for a task's function, remembered per function object."""
+        """Like :meth:`dumps` for a task's function, remembered per function object.
+        When the kernel's wrapper around an app's function (its ``__wrapped__``) cannot
+        be serialized, the error is the one for the app's function itself."""
         cached = self._functions.get(id(func))
         if cached is not None and cached[0] is func:
             return cached[1]
-        data = self.dumps(func, f"the function {getattr(func, '__qualname__', func)!r}")
+        wrapped = getattr(func, "__wrapped__", None)
+        named = func if wrapped is None else wrapped
+        what = f"the function {getattr(named, '__qualname__', named)!r}"
+        try:
+            data = self.dumps(func, what)
+        except SerializationError:
+            if wrapped is not None:
+                self.dumps(wrapped, what)  # raises, naming the app's function and type
+            raise
         with self._lock:
             if len(self._functions) >= FUNCTION_CACHE:
                 self._functions.clear()

@@ -1,8 +1,10 @@
 """What runs where the task runs: staging, walltime, bash commands, output checks.
 
-The kernel hands an executor either the app's own function (the fast path) or a
-:class:`TaskCall` wrapping it. A ``TaskCall`` only holds picklable data, so process
-and remote executors can ship it.
+The kernel hands an executor either the app's own function in a
+:class:`~plait.apps.applog.CapturedCall` (the fast path: a plain python app) or a
+:class:`TaskCall` wrapping it. Both only hold picklable data, so process and remote
+executors can ship them, and both capture the records the app logs to
+:func:`plait.app_logger`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from plait.apps.applog import APP_LOG_LIMIT, call_captured
 from plait.apps.decorators import AppKind
 from plait.data.files import File
 from plait.errors import (
@@ -41,7 +44,9 @@ class TaskCall:
 
     ``kind`` is the app's kind; ``mpi`` the resolved MPI layout of an MPI task (an
     ``mpi_app``, or a bash app whose resource specification asks for ranks), which runs
-    on the nodes its executor placed it on (:mod:`plait.apps.mpi`).
+    on the nodes its executor placed it on (:mod:`plait.apps.mpi`). Records logged to
+    :func:`plait.app_logger` during the call, up to ``log_limit`` characters (0: not
+    captured), come back with its value or its exception (:mod:`plait.apps.applog`).
     """
 
     func: Callable[..., Any]
@@ -53,8 +58,19 @@ class TaskCall:
     stdout: tuple[str, str] | None = None
     stderr: tuple[str, str] | None = None
     mpi: MpiRequest | None = None
+    log_limit: int = APP_LOG_LIMIT
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        """The app's function (what error messages and ``inspect`` name)."""
+        return self.func
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.log_limit:
+            return call_captured(self._run, args, kwargs, self.log_limit)
+        return self._run(*args, **kwargs)
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
         if self.stage_in:
             _stage_in(self.stage_in)
         if self.kind == "bash":

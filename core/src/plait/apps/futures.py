@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from concurrent.futures import CancelledError
 from concurrent.futures._base import CANCELLED_AND_NOTIFIED, FINISHED
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,8 @@ class AppFuture(LightFuture[Any]):
     ``tid`` is the task id, ``outputs`` holds a :class:`~plait.DataFuture` per file in
     the call's ``outputs``. :meth:`cancel` stops a task that has not started, and a
     launched task when its executor declares the ``cancel`` capability; tasks that
-    depend on a cancelled task are cancelled too.
+    depend on a cancelled task are cancelled too. :meth:`logs` gives what the task
+    logged to :func:`plait.app_logger`.
     """
 
     def __init__(self, tid: int, task_name: str, kernel: DataFlowKernel) -> None:
@@ -30,6 +33,22 @@ class AppFuture(LightFuture[Any]):
         self.stdout: str | None = None
         self.stderr: str | None = None
         self._kernel = kernel
+        self._app_logs: list[str] = []
+
+    def logs(self, timeout: float | None = None) -> list[str]:
+        """The records the task's final attempt logged to :func:`plait.app_logger`, one
+        string per record, formatted as in ``<run dir>/tasks/<task id>.log``.
+
+        Waits for the task like ``result()`` (raising ``TimeoutError`` after
+        ``timeout`` seconds), but never raises the task's exception: a failed task's
+        records are kept too. Empty when the task logged nothing, was cancelled, never
+        ran (a dependency failed), is a join app, or took its result from the memo
+        table or a checkpoint. When the task logged more than the limit, the first
+        string says how many earlier records were dropped.
+        """
+        with contextlib.suppress(CancelledError):
+            self.exception(timeout)
+        return list(self._app_logs)
 
     def cancel(self) -> bool:
         """Cancel the task (and its dependents); True when it will not complete."""

@@ -11,7 +11,8 @@ launcher. The task then asks the launcher how to start its ranks there
   directory (which the nodes of a multi-node task must share, as a cluster file
   system does) and run on every rank by ``python -m plait.apps.mpi_rank DIR``; each
   rank leaves its outcome there, and :func:`run_mpi_app` returns rank 0's value or
-  raises :class:`~plait.errors.MpiRankError` naming every rank that failed.
+  raises :class:`~plait.errors.MpiRankError` naming every rank that failed. The records
+  every rank logs to :func:`plait.app_logger` join the task's, each naming its rank.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from plait.interfaces import Launcher
 from plait.interfaces.types import MpiRequest
 
 RANK_FILE = "rank-{:06d}"
-"""Where rank N leaves its outcome, in the task's directory."""
+"""Where rank N leaves its outcome and its app log records (None if it logged
+nothing), in the task's directory."""
 TASK_FILE = "task"
 """In the task's directory: the length of the function's payload (8 bytes, big-endian),
 the function's payload, then the ``(args, kwargs)`` payload."""
@@ -125,12 +127,14 @@ def run_mpi_app(
     task's nodes; return rank 0's value. The app options in ``kwargs``
     (``resource_specification``, ``walltime`` ...) reach the function only when it
     declares them."""
+    from plait.apps.applog import CapturedCall, current_capture
     from plait.apps.execution import run_process, tail
     from plait.serialization import SerializerChain, default_serializers
 
     prefix, env = task_launch(name, request)
     chain = SerializerChain(default_serializers(), "the MPI app's payload", check_maturity=False)
-    function = chain.dumps_function(func)
+    capture = current_capture()
+    function = chain.dumps_function(CapturedCall(func, capture.limit) if capture else func)
     arguments = chain.dumps_arguments(args, _without_options(func, kwargs))
     payload = len(function).to_bytes(8, "big") + function + arguments
     workdir = Path(tempfile.mkdtemp(prefix=".plait-mpi-", dir=_shared_dir()))
@@ -164,11 +168,21 @@ def _shared_dir() -> str | None:
 def _collect(
     workdir: Path, name: str, ranks: int, code: int, err_tail: list[str], chain: Any
 ) -> Any:
+    from plait.apps.applog import current_capture, merge
+
     outcomes: dict[int, tuple[Any, ...]] = {}
+    logs = []
     for rank in range(ranks):
         path = workdir / RANK_FILE.format(rank)
         if path.exists():
-            outcomes[rank] = chain.loads(path.read_bytes())
+            outcome, rank_logs = chain.loads(path.read_bytes())
+            outcomes[rank] = outcome
+            if rank_logs is not None:
+                logs.append(rank_logs)
+    capture = current_capture()
+    merged = merge(logs)
+    if capture is not None and merged is not None:
+        capture.extend(merged)  # every rank's records, with the task's
     stderr = "; its stderr:" + "".join(f"\n    {line}" for line in err_tail) if err_tail else ""
     if not outcomes:
         raise MpiLaunchError(

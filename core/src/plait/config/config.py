@@ -221,7 +221,9 @@ class Config:
     Executors that run workers in blocks (capability ``scaling``) are scaled by
     ``strategy`` (``simple``, ``auto`` or ``none``, :mod:`plait.scaling.strategy`), a
     round every ``strategy_period`` seconds; blocks idle for ``max_idletime`` seconds
-    are scaled in.
+    are scaled in. ``app_log_limit`` is how many characters of
+    :func:`~plait.app_logger` records a task attempt keeps (the last ones); 0 turns
+    capturing off.
     """
 
     executors: list[Executor] = attrs.field(
@@ -246,6 +248,7 @@ class Config:
     strategy: str = attrs.field(default="simple", validator=_check_strategy)
     strategy_period: float = attrs.field(default=5.0, converter=_period)
     max_idletime: float = attrs.field(default=120.0, converter=_seconds_or_zero)
+    app_log_limit: int = attrs.field(default=1024 * 1024, validator=int_at_least(0))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Config:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from plait.apps.applog import AppLogs, CapturedCall, LoggedResult, format_logs, take_logs
 from plait.apps.execution import TaskCall
 from plait.apps.futures import AppFuture
 from plait.apps.streams import AUTO_LOGNAME, auto_log_path, stream_path
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 # Event kinds (first element of each queued tuple).
 SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE, CANCELLED, CALL, STOP = range(7)
+
+CAPTURED_CACHE = 1024
+"""Functions whose :class:`CapturedCall` the dispatcher remembers."""
 
 
 class TaskInfo:
@@ -84,6 +89,9 @@ class Dispatcher:
         self.use_memo = config.app_cache
         self.checkpoint_mode = config.checkpoint_mode
         self.period = config.checkpoint_period
+        self.app_log_limit = config.app_log_limit
+        self.captured: dict[int, CapturedCall] = {}
+        self.tasks_dir: str | None = None
         hook = kernel.plugins.hook
         self.event_hook = hook.plait_task_event if hook.plait_task_event.get_hookimpls() else None
         self.choose_hook = hook.plait_choose_executor
@@ -260,6 +268,8 @@ class Dispatcher:
             executor = rec.executor = self.choose(rec, desc)
             if app.kind != "python" or rec.walltime is not None or rec.inputs or rec.outputs:
                 func = self.task_call(rec)
+            elif self.app_log_limit:
+                func = self.captured_call(func)
             try:
                 fut = executor.submit(desc, func, rec.args, rec.kwargs)
             except Exception as exc:
@@ -291,7 +301,18 @@ class Dispatcher:
             stdout=streams[0],
             stderr=streams[1],
             mpi=rec.resources.mpi(),
+            log_limit=self.app_log_limit,
         )
+
+    def captured_call(self, func: Callable[..., Any]) -> CapturedCall:
+        """The function of a plain python app, capturing its app log records: one per
+        function, so that executors caching encoded functions by identity still do."""
+        captured = self.captured.get(id(func))
+        if captured is None or captured.func is not func:
+            if len(self.captured) >= CAPTURED_CACHE:
+                self.captured.clear()
+            captured = self.captured[id(func)] = CapturedCall(func, self.app_log_limit)
+        return captured
 
     def on_exec_done(self, tid: int, fut: Future[Any]) -> None:
         rec = self.tasks.get(tid)
@@ -302,11 +323,34 @@ class Dispatcher:
             return
         exc = fut.exception()
         if exc is not None:
+            logs = take_logs(exc)
+            if logs is not None:
+                self.keep_logs(rec, logs)
             self.failed_attempt(rec, exc)
         elif rec.app.kind == "join":
             self.join(rec, fut.result())
         else:
-            self.succeed(rec, fut.result())
+            result = fut.result()
+            if type(result) is LoggedResult:
+                self.keep_logs(rec, result.logs)
+                result = result.value
+            self.succeed(rec, result)
+
+    def keep_logs(self, rec: TaskRecord, logs: AppLogs) -> None:
+        """Keep the app log records of one attempt: on the future (the latest attempt's)
+        and appended to ``<run dir>/tasks/<task id>.log``."""
+        lines = format_logs(logs, rec.id, rec.attempt + 1)
+        rec.future._app_logs = lines
+        try:
+            folder = self.tasks_dir
+            if folder is None:
+                folder = os.path.join(self.kernel.run_dir, "tasks")
+                os.makedirs(folder, exist_ok=True)
+                self.tasks_dir = folder
+            with open(os.path.join(folder, f"{rec.id}.log"), "a") as file:
+                file.write("\n".join(lines) + "\n")
+        except OSError:
+            logger.exception("could not write the app log of %s", rec.label)
 
     def succeed(self, rec: TaskRecord, result: Any) -> None:
         if rec.memo_key is not None:
@@ -328,6 +372,7 @@ class Dispatcher:
         rec.fail_cost += cost
         if rec.fail_cost <= self.retries:
             rec.attempt += 1
+            rec.future._app_logs = []  # the next attempt's, if it logs
             if self.debug:
                 logger.debug("%s failed (%r); retry %d", rec.label, exc, rec.attempt)
             self.launch(rec)

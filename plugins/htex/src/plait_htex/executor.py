@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from plait.apps.applog import LoggedResult, attach_logs
 from plait.concurrency import cancel_and_notify
 from plait.config.config import component_option, component_spec
 from plait.errors import (
@@ -457,8 +458,12 @@ class HighThroughputExecutor(ScalingExecutor):
             if entry is None:
                 continue  # cancelled or already failed
             future, desc = entry
+            value: Any
             try:
-                value = chain.loads(buffer[header.size :])
+                if outcome == protocol.LOGGED:
+                    value = self._logged(chain, buffer, header.size)
+                else:
+                    value = chain.loads(buffer[header.size :])
             except Exception as exc:
                 future.set_exception(
                     SerializationError(
@@ -468,10 +473,19 @@ class HighThroughputExecutor(ScalingExecutor):
                     )
                 )
                 continue
-            if outcome == protocol.OK:
+            if outcome != protocol.RAISED:
                 future.set_result(value)
             else:
                 future.set_exception(self._remote_exception(value, desc))
+
+    @staticmethod
+    def _logged(chain: SerializerChain, buffer: memoryview, start: int) -> LoggedResult:
+        """The value and app log records of a ``LOGGED`` result frame, as the kernel's
+        task wrapper returned them."""
+        size = protocol.FUNC_LENGTH.unpack_from(buffer, start)[0]
+        start += protocol.FUNC_LENGTH.size
+        logs = chain.loads(buffer[start : start + size])
+        return LoggedResult(chain.loads(buffer[start + size :]), logs)
 
     def _remote_exception(self, failure: RemoteFailure, desc: TaskDescription) -> BaseException:
         where = f"{failure.where}, attempt {desc.attempt + 1}"
@@ -485,6 +499,8 @@ class HighThroughputExecutor(ScalingExecutor):
                 attempt=desc.attempt,
             )
         exc.__cause__ = cause
+        if failure.logs is not None:
+            attach_logs(exc, failure.logs)
         return exc
 
     def _on_event(self, event: dict[str, Any]) -> None:

@@ -38,6 +38,10 @@ OK = 0
 """The body is the serialized return value."""
 RAISED = 1
 """The body is a serialized :class:`plait_htex.remote.RemoteFailure`."""
+LOGGED = 2
+"""The body is the length of the task's app log records (``FUNC_LENGTH``), the
+serialized records (:class:`plait.apps.applog.AppLogs`), then the serialized return
+value: a task that logged to ``plait.app_logger()`` (one that did not is ``OK``)."""
 
 # kinds of message (first frame)
 TASKS = b"T"

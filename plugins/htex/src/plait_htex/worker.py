@@ -7,7 +7,9 @@ to the submit side, and tell the interchange the batch is done (its keys and how
 it took, from which the interchange sizes the next batches). Before each task it writes
 the task's key into a small file shared with its manager (``--state``), and clears it
 after, so that if a task kills the process the manager knows which task did. The
-function's payload is decoded once per distinct payload. A task's exception
+function's payload is decoded once per distinct payload. The records a task logs to
+:func:`plait.app_logger` travel in its result frame, apart from its value
+(:data:`~plait_htex.protocol.LOGGED`), so that serializers see the value alone. A task's exception
 (``SystemExit`` and ``KeyboardInterrupt`` included) is sent back as a
 :class:`~plait_htex.remote.RemoteFailure`; a result that no serializer can carry becomes
 a :class:`~plait.errors.SerializationError`. A worker in MPI mode (``--mpi-launcher``)
@@ -32,6 +34,7 @@ from typing import Any
 
 import zmq
 
+from plait.apps.applog import attach_logs, split_result
 from plait.apps.mpi import MpiPlacement, placed
 from plait.config.config import build_component
 from plait.errors import PlaitError, SerializationError
@@ -107,11 +110,24 @@ class Worker:
             value = func(*args, **kwargs)
         except BaseException as exc:  # the task's failure, whatever it is, goes back
             return self._failure(key, exc)
+        value, logs = split_result(value)
         try:
             body = chain.dumps(value, "the task's return value")
         except SerializationError as exc:
+            if logs is not None:
+                attach_logs(exc, logs)
             return self._failure(key, exc)
-        return protocol.RESULT_HEADER.pack(key, protocol.OK) + body
+        if logs is None:
+            return protocol.RESULT_HEADER.pack(key, protocol.OK) + body
+        records = self.chain.dumps(logs, "the task's app log records")
+        return b"".join(
+            (
+                protocol.RESULT_HEADER.pack(key, protocol.LOGGED),
+                protocol.FUNC_LENGTH.pack(len(records)),
+                records,
+                body,
+            )
+        )
 
     def run_placed(self, hosts: list[str], tasks: list[bytes]) -> list[bytes]:
         """Run MPI task frames on the nodes ``hosts`` with this worker's MPI launcher."""
