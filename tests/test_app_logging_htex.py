@@ -166,10 +166,11 @@ def test_a_task_that_logs_nothing_sends_a_plain_result_frame() -> None:
     from plait.apps.applog import AppLogs, CapturedCall
     from plait.serialization import SerializerChain, default_serializers
     from plait_htex import protocol
+    from plait_htex.remote import Place
     from plait_htex.worker import Worker
 
     chain = SerializerChain(default_serializers(), "test", check_maturity=False)
-    worker = Worker(chain, "a test worker")
+    worker = Worker(chain, Place(0, os.getpid(), "0", socket.gethostname()))
 
     def frame(key: int, func: Any, *args: Any) -> bytes:
         function = chain.dumps_function(func)

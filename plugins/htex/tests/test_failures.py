@@ -7,10 +7,12 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from plait.errors import (
 )
 from plait.procfs import all_stats, read_stat
 from plait_htex import HighThroughputExecutor
+from plait_htex.remote import RemoteTraceback
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
 pytestmark = pytest.mark.filterwarnings("ignore::plait.errors.PlaitMaturityWarning")
@@ -229,6 +232,35 @@ def test_unpicklable_exception_keeps_type_message_and_traceback(
     assert isinstance(error, plait.errors.RemoteTaskError), error
     assert "Local" in str(error) and "local failure" in str(error)
     assert "raise_unpicklable" in str(error.__cause__)
+    assert_where(error)
+    assert isinstance(error.details["worker"], int)
+
+
+def fail_with(message: str) -> None:
+    raise KeyError(message)
+
+
+def test_a_task_error_shows_the_workers_traceback_and_where_it_ran(
+    htex: plait.DataFlowKernel,
+) -> None:
+    """The task's own exception comes back as itself; its cause is the worker's
+    traceback, headed by the worker, block, host, executor and attempt, which a normal
+    Python traceback shows."""
+    error = plait.python_app(fail_with)("no column age").exception(TIMEOUT)
+    assert type(error) is KeyError and error.args == ("no column age",)
+    cause = error.__cause__
+    assert isinstance(cause, RemoteTraceback)
+    assert (cause.executor, cause.block, cause.attempt) == ("htex", "0", 1)
+    assert cause.host == socket.gethostname() and cause.pid != os.getpid()
+    assert (cause.type_name, cause.message) == ("builtins.KeyError", "'no column age'")
+    shown = "".join(traceback.format_exception(error))
+    header = (
+        f"Traceback on worker {cause.worker} (pid {cause.pid}) of block 0 on "
+        f"{cause.host} of executor 'htex', attempt 1:"
+    )
+    assert header in shown
+    assert ", in fail_with\n" in shown  # (by-value functions show no source line)
+    assert shown.index(header) < shown.index("KeyError: 'no column age'\n")
 
 
 def test_unpicklable_argument_fails_at_submit(htex: plait.DataFlowKernel) -> None:

@@ -488,14 +488,16 @@ class HighThroughputExecutor(ScalingExecutor):
         return LoggedResult(chain.loads(buffer[start + size :]), logs)
 
     def _remote_exception(self, failure: RemoteFailure, desc: TaskDescription) -> BaseException:
-        where = f"{failure.where}, attempt {desc.attempt + 1}"
-        cause = RemoteTraceback(f"\n\nTraceback on {where}:\n{failure.traceback}")
+        cause = RemoteTraceback(failure, self.label, desc.attempt + 1)
         exc = failure.exc
         if exc is None:
+            place = failure.where
             exc = RemoteTaskError(
                 f"{failure.type_name}: {failure.message}",
                 executor=self.label,
-                where=failure.where,
+                host=place.host,
+                block=place.block,
+                worker=place.worker,
                 attempt=desc.attempt,
             )
         exc.__cause__ = cause

@@ -42,7 +42,7 @@ from plait.interfaces import Launcher
 from plait.serialization import SerializerChain
 from plait_htex import protocol
 from plait_htex.curve import client_socket_options
-from plait_htex.remote import RemoteFailure
+from plait_htex.remote import Place, RemoteFailure
 
 POLL_MS = 1000
 """How often an idle worker checks that its manager is alive."""
@@ -66,7 +66,7 @@ class Worker:
     def __init__(
         self,
         chain: SerializerChain,
-        where: str,
+        where: Place,
         state: mmap.mmap | None = None,
         mpi_launcher: Launcher | None = None,
     ) -> None:
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     parent = os.getppid()
     host = socket.gethostname()
-    where = f"worker {args.rank} (pid {os.getpid()}) of block {args.block} on {host}"
+    where = Place(args.rank, os.getpid(), args.block, host)
     state = None
     if args.state:
         with open(args.state, "r+b") as file:
