@@ -6,10 +6,10 @@ workers' stderr; a task that logs nothing sends back a plain result frame."""
 from __future__ import annotations
 
 import os
-import re
 import socket
 import sys
 import threading
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +17,24 @@ import cloudpickle
 import pytest
 
 import plait
+from plait.apps.applog import parse_log_line
 from plait.errors import BashExitFailure, RemoteTaskError, SerializationError
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 pytestmark = pytest.mark.filterwarnings("ignore::plait.errors.PlaitMaturityWarning")
 
 TIMEOUT = 60.0
-LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?P<level>[A-Z]+) task (?P<task>\d+) "
-    r"attempt (?P<attempt>\d+) host (?P<host>\S+)(?: \[(?P<name>[^\]]+)\])?: (?P<message>.*)$",
-    re.DOTALL,
-)
 
 
-def parse(line: str) -> dict[str, str]:
-    match = LINE.match(line)
-    assert match, f"not an app log line: {line!r}"
-    return match.groupdict()
+def fields_of(lines: list[str]) -> list[dict[str, str]]:
+    """Each line's fields; every line must be an app log line."""
+    parsed = [parse_log_line(line) for line in lines]
+    assert None not in parsed, lines
+    return typing.cast(list[dict[str, str]], parsed)
 
 
 def messages(lines: list[str]) -> list[str]:
-    return [parse(line)["message"] for line in lines]
+    return [fields["message"] for fields in fields_of(lines)]
 
 
 def load(tmp_path: Path, **kernel: Any) -> plait.DataFlowKernel:
@@ -105,7 +102,7 @@ def test_records_and_host_come_back_from_worker_processes(tmp_path: Path) -> Non
     for n, (future, pid) in enumerate(zip(futures, pids, strict=True)):
         lines = future.logs()
         assert messages(lines) == [f"task {n} in pid {pid}", f"unique-marker-{n}"]
-        fields = [parse(line) for line in lines]
+        fields = fields_of(lines)
         assert {f["host"] for f in fields} == {socket.gethostname()}
         assert {f["task"] for f in fields} == {str(future.tid)}
         assert [f["name"] for f in fields] == [None, "detail"]
@@ -140,7 +137,7 @@ def test_failed_tasks_keep_their_records_whatever_the_exception(tmp_path: Path) 
     assert messages(lock.logs()) == ["returning a lock"]
     assert messages(bash.logs()) == ["exiting with 4"]
     for future in (plain, unpicklable, lock, bash):
-        assert parse(future.logs()[0])["level"] in ("ERROR", "INFO")
+        assert fields_of(future.logs())[0]["level"] in ("ERROR", "INFO")
         log_file = run_dir / "tasks" / f"{future.tid}.log"
         assert log_file.read_text().splitlines() == future.logs()
 
@@ -151,11 +148,11 @@ def test_every_attempt_is_written_with_its_number(tmp_path: Path) -> None:
         future = plait.python_app(fails_until)(marker, 2)
         assert future.result(TIMEOUT) == 3
         run_dir = dfk.run_dir
-    assert [(parse(x)["attempt"], parse(x)["message"]) for x in future.logs()] == [
+    assert [(f["attempt"], f["message"]) for f in fields_of(future.logs())] == [
         ("3", "attempt 3 starts")
     ]
     lines = (run_dir / "tasks" / f"{future.tid}.log").read_text().splitlines()
-    assert [(parse(x)["attempt"], parse(x)["message"]) for x in lines] == [
+    assert [(f["attempt"], f["message"]) for f in fields_of(lines)] == [
         ("1", "attempt 1 starts"),
         ("2", "attempt 2 starts"),
         ("3", "attempt 3 starts"),

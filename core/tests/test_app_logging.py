@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import re
 import socket
 import threading
 import time
@@ -16,20 +15,16 @@ import pytest
 
 import plait
 from plait import bash_app, join_app, python_app
+from plait.apps.applog import parse_log_line
 from plait.errors import AppTimeout, DependencyError
 
 TIMEOUT = 30.0
-LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?P<level>[A-Z]+) task (?P<task>\d+) "
-    r"attempt (?P<attempt>\d+) host (?P<host>\S+)(?: \[(?P<name>[^\]]+)\])?: (?P<message>.*)$",
-    re.DOTALL,
-)
 
 
 def parse(line: str) -> dict[str, str]:
-    match = LINE.match(line)
-    assert match, f"not an app log line: {line!r}"
-    return match.groupdict()
+    fields = parse_log_line(line)
+    assert fields, f"not an app log line: {line!r}"
+    return fields
 
 
 def messages(lines: list[str]) -> list[str]:

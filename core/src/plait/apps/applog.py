@@ -24,6 +24,7 @@ import collections
 import contextlib
 import contextvars
 import logging
+import re
 import socket
 import threading
 import time
@@ -329,6 +330,23 @@ def format_logs(logs: AppLogs, task_id: int, attempt: int) -> list[str]:
         named = f" [{name[len(prefix) :]}]" if name.startswith(prefix) else ""
         lines.append(f"{_timestamp(created)} {level} {where} {origin}{named}: {message}")
     return lines
+
+
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?P<level>[A-Z]+) task (?P<task>\d+) "
+    r"attempt (?P<attempt>\d+) host (?P<host>\S+)(?: \[(?P<name>[^\]]+)\])?: (?P<message>.*)$",
+    re.DOTALL,
+)
+"""What :func:`format_logs` writes, as a pattern with named groups ``level``, ``task``,
+``attempt``, ``host`` (with `` rank N`` for an MPI rank not included), ``name`` and
+``message``."""
+
+
+def parse_log_line(line: str) -> dict[str, str] | None:
+    """The fields of one app log line (:data:`LINE`'s groups), or None for another
+    line (a traceback's continuation)."""
+    match = LINE.match(line)
+    return match.groupdict() if match else None
 
 
 def merge(parts: Iterable[AppLogs]) -> AppLogs | None:

@@ -189,15 +189,9 @@ class _Checker:
         values = self.options(cls, options, path)
         if len(self.result.problems) > before:
             return None
-        try:
-            component = cls(**values)
-        except PlaitError as exc:
-            self.add(path, exc)
-            return None
-        except (TypeError, ValueError) as exc:
-            self.add(path, ConfigError(f"{path}: {exc}"))
-            return None
-        self.built.append((path, component))
+        built, component = self.attempt(path, path, lambda: cls(**values))
+        if built:
+            self.built.append((path, component))
         return component
 
     def options(self, cls: type[Any], options: dict[str, Any], path: str) -> dict[str, Any]:
@@ -241,9 +235,11 @@ class _Checker:
         given: Mapping[str, Any] | None = None,
     ) -> bool:
         """Check one option: its type, converter and validator. True when valid."""
-        try:
+
+        def check() -> None:
+            converted = value
             if field.converter is not None:
-                value = typing.cast(Callable[[Any], Any], field.converter)(value)
+                converted = typing.cast(Callable[[Any], Any], field.converter)(value)
             elif not _has_type(value, hints.get(field.name)):
                 expected = _type_name(hints.get(field.name))
                 raise ConfigError(
@@ -251,14 +247,20 @@ class _Checker:
                     f"not {type(value).__name__}"
                 )
             if field.validator is not None:
-                field.validator(_stand_in(cls, given or {}), field, value)
+                field.validator(_stand_in(cls, given or {}), field, converted)
+
+        return self.attempt(path, f"{cls.__name__}.{field.alias}", check)[0]
+
+    def attempt(self, path: str, what: str, call: Callable[[], Any]) -> tuple[bool, Any]:
+        """``(True, call())``, or ``(False, None)`` with the error it raised added as a
+        problem at ``path`` (a TypeError or ValueError as a ConfigError on ``what``)."""
+        try:
+            return True, call()
         except PlaitError as exc:
             self.add(path, exc)
-            return False
         except (TypeError, ValueError) as exc:
-            self.add(path, ConfigError(f"{cls.__name__}.{field.alias}: {exc}"))
-            return False
-        return True
+            self.add(path, ConfigError(f"{what}: {exc}"))
+        return False, None
 
     def plugin_checks(self, path: str, component: Component, config: Config | None) -> None:
         from plait.plugins import get_plugin_system
