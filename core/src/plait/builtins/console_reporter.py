@@ -1,9 +1,16 @@
-"""The built-in error reporter: one line per failed task on stderr, plus the run log."""
+"""The built-in error reporter: one line per failed task on stderr, plus the run log.
+
+On a terminal the lines are styled with rich (the code in red, the hint in yellow, the
+docs link clickable where the terminal supports links); elsewhere, and with
+``NO_COLOR`` set or ``TERM=dumb``, they are plain text."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
+import re
 import sys
 import threading
 
@@ -36,6 +43,32 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
+def _styled(stream: object) -> bool:
+    """Whether ``stream`` is a terminal that takes colors."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _rich(text: str) -> str:
+    """``text`` (what :meth:`ConsoleErrorReporter.render` gives) styled for a terminal,
+    as a string with its ANSI escape codes."""
+    from rich.console import Console
+    from rich.text import Text
+
+    styled = Text(text)
+    styled.highlight_regex(r"^plait: task \d+ \([^\n]*?\) failed", "bold")
+    styled.highlight_regex(r"\[PLT-\d{3}\][^:\n]*", "bold red")
+    styled.highlight_regex(r"(?m)^  hint: .*$", "yellow")
+    for match in re.finditer(r"(?m)^  docs: (\S+)$", text):
+        styled.stylize(f"link {match[1]}", *match.span(1))
+    console = Console(file=io.StringIO(), force_terminal=True, width=10_000, highlight=False)
+    with console.capture() as captured:
+        console.print(styled, end="", soft_wrap=True)
+    return captured.get()
+
+
 class ConsoleErrorReporter(ErrorReporter):
     """Prints ``plait: task 3 (fit) failed ...`` to stderr (with the code's hint and docs
     link for a :class:`~plait.PlaitError`) and logs the traceback to the run log
@@ -52,8 +85,11 @@ class ConsoleErrorReporter(ErrorReporter):
         except Exception:  # ERR-002: never raise; say what we can
             text = f"plait: task {context.task_id} failed ({type(error).__name__})"
         with contextlib.suppress(Exception), self._lock:  # ERR-006: one write per report
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
+            stream = sys.stderr
+            if _styled(stream):
+                text = _rich(text)
+            stream.write(text + "\n")
+            stream.flush()
         # the traceback goes to the run log; without any handler, logging's last resort
         # would print it, unbounded, to stderr as well (ERR-008)
         with contextlib.suppress(Exception):
