@@ -10,8 +10,10 @@ executors can ship them, and both capture the records the app logs to
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import os
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +33,8 @@ from plait.errors import (
 from plait.interfaces.types import MpiRequest
 from plait.procfs import kill_session
 
+STOP_GRACE = 3.0
+"""Seconds a command past its walltime has to end after SIGTERM, before SIGKILL."""
 TAIL_LINES = 10
 
 
@@ -185,8 +189,8 @@ def run_process(
     """Run ``command`` with bash in a session of its own (``env`` added to the
     environment); return its exit code and its stdout and stderr when captured (the
     streams without a file; :func:`tail` gives their last lines).
-    At ``walltime`` every process of the session is killed and :class:`AppTimeout` names
-    ``what``."""
+    At ``walltime`` every process of the session is stopped (:func:`_stop_session`) and
+    :class:`AppTimeout` names ``what``."""
     handles = [_open_stream(spec) for spec in (stdout, stderr)]
     try:
         proc = subprocess.Popen(
@@ -201,8 +205,7 @@ def run_process(
         try:
             out, err = proc.communicate(timeout=walltime)
         except subprocess.TimeoutExpired:
-            kill_session(proc.pid)
-            proc.communicate()
+            _stop_session(proc)
             raise AppTimeout(
                 f"{what} was killed after its walltime of {walltime:g} s: {command}",
                 walltime=walltime,
@@ -212,6 +215,18 @@ def run_process(
             if handle is not None:
                 handle.close()
     return proc.returncode, out, err
+
+
+def _stop_session(proc: subprocess.Popen[bytes]) -> None:
+    """End every process of ``proc``'s session: SIGTERM first, so that programs can
+    clean up (Open MPI's ``mpirun`` removes its session directory, whose leftovers break
+    a later ``mpirun`` given the same process id), then SIGKILL for what is left after
+    :data:`STOP_GRACE` seconds."""
+    kill_session(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=STOP_GRACE)
+    kill_session(proc.pid)
+    proc.communicate()
 
 
 def run_command(
