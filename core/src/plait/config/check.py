@@ -19,18 +19,22 @@ import inspect
 import typing
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import attrs
 import cattrs
 
+from plait.config.apps import AppSettings
 from plait.config.config import Config, unknown_key
 from plait.errors import (
+    CapabilityError,
     ConfigError,
     DuplicateLabelError,
     PlaitError,
+    UnknownExecutorError,
 )
-from plait.interfaces import Component
+from plait.interfaces import Component, Executor
 from plait.registry import KIND_BASES
 from plait.validators import AttrsField
 
@@ -95,8 +99,12 @@ class _Checker:
         self.built: list[tuple[str, Component]] = []
 
     def add(self, path: str, error: PlaitError) -> None:
+        """Record ``error`` at ``path`` (plus its ``option`` detail), or at its own
+        ``path`` detail when it has one (a plugin's check of an app's settings)."""
         option = error.details.get("option")
-        if isinstance(option, str):  # "retries", or "Owner.option[2]" from a converter
+        if isinstance(error.details.get("path"), str):
+            path = error.details["path"]
+        elif isinstance(option, str):  # "retries", or "Owner.option[2]" from a converter
             option = option.rpartition(".")[2]
             if option and not path.endswith(option):
                 path = f"{path}.{option}" if path else option
@@ -112,8 +120,12 @@ class _Checker:
                 settings[key] = self.executors(value)
             elif key == "error_reporters":
                 settings[key] = self.reporters(value)
+            elif key == "apps":
+                settings[key] = self.apps(value)
             elif self.option(Config, fields[key], key, value, _hints(Config)):
                 settings[key] = value
+        if isinstance(settings.get("executors"), list) and None not in settings["executors"]:
+            self.app_executors(settings.get("apps", {}), settings["executors"])
         config = None
         if not self.result.problems:
             try:
@@ -159,6 +171,51 @@ class _Checker:
             self.component("error_reporter", item, f"error_reporters[{i}]")
             for i, item in enumerate(value)
         ]
+
+    def apps(self, value: Any) -> dict[str, AppSettings]:
+        if not isinstance(value, Mapping):
+            self.add("apps", ConfigError(f"apps must be a table of app names, got {value!r}"))
+            return {}
+        apps: dict[str, AppSettings] = {}
+        for name, table in value.items():
+            path = f"apps.{name}"
+            if not isinstance(table, Mapping):
+                self.add(path, ConfigError(f"{path} must be a table, got {table!r}"))
+                continue
+            before = len(self.result.problems)
+            values = self.options(AppSettings, dict(table), path)
+            if len(self.result.problems) == before:
+                built, settings = self.attempt(path, path, partial(AppSettings, **values))
+                if built:
+                    apps[str(name)] = settings
+        return apps
+
+    def app_executors(self, apps: Mapping[str, AppSettings], executors: list[Executor]) -> None:
+        """Each app's executor labels exist, and an MPI request has an executor that
+        runs MPI tasks (the plugins check the request against their blocks)."""
+        labels = [e.label for e in executors]
+        for name, settings in apps.items():
+            for i, label in enumerate(settings.executors or ()):
+                if label not in labels:
+                    self.add(
+                        f"apps.{name}.executors[{i}]",
+                        UnknownExecutorError(
+                            f"app {name!r} is set to run on executor {label!r}; this "
+                            f"configuration has {labels}"
+                        ),
+                    )
+            spec = settings.resource_specification
+            wanted = [e for e in executors if e.label in (settings.executors or labels)]
+            if spec is not None and spec.mpi() is not None and not any(e.runs_mpi for e in wanted):
+                self.add(
+                    f"apps.{name}.resource_specification",
+                    CapabilityError(
+                        f"app {name!r} asks for MPI ranks, but none of its executors "
+                        f"{[e.label for e in wanted]} runs MPI tasks",
+                        hint='give an htex executor an mpi_launcher ("mpiexec", "mpirun", '
+                        '"srun-mpi")',
+                    ),
+                )
 
     def component(self, kind: str, data: Any, path: str) -> Any:
         """Check a component table (or name) of ``kind``; the built component, or None."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from plait.config.apps import AppSettings, app_settings
 from plait.errors import (
     ConfigError,
     DuplicateLabelError,
@@ -223,7 +224,8 @@ class Config:
     round every ``strategy_period`` seconds; blocks idle for ``max_idletime`` seconds
     are scaled in. ``app_log_limit`` is how many characters of
     :func:`~plait.app_logger` records a task attempt keeps (the last ones); 0 turns
-    capturing off.
+    capturing off. ``apps`` sets, per app name, the ``executors``, ``walltime`` and
+    ``resource_specification`` its calls use (:class:`~plait.config.apps.AppSettings`).
     """
 
     executors: list[Executor] = attrs.field(
@@ -249,6 +251,7 @@ class Config:
     strategy_period: float = attrs.field(default=5.0, converter=_period)
     max_idletime: float = attrs.field(default=120.0, converter=_seconds_or_zero)
     app_log_limit: int = attrs.field(default=1024 * 1024, validator=int_at_least(0))
+    apps: dict[str, AppSettings] = attrs.field(factory=dict, converter=app_settings)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Config:

@@ -79,6 +79,7 @@ class DataFlowKernel:
             )
             for i, reporter in enumerate(self.config.error_reporters)
         ]
+        self._app_settings = self.config.apps
         self.failures = FailureSummary()
         """The run's failed tasks by error code, printed at :meth:`cleanup`."""
         self.run_dir = make_run_dir(self.config.run_dir)
@@ -117,13 +118,18 @@ class DataFlowKernel:
         """Create a task for ``app(*args, **kwargs)`` and return its future."""
         if self._closed:
             raise KernelClosedError(f"cannot run app {app.name!r}: this kernel was cleaned up")
-        candidates = self._candidates.get(app.executors)
+        settings = self._app_settings.get(app.name) if self._app_settings else None
+        wanted = app.executors
+        options = app.option_defaults
+        if settings is not None:
+            wanted = settings.executors or wanted
+            options = {**options, **settings.options}
+        candidates = self._candidates.get(wanted)
         if candidates is None:
-            candidates = self._resolve_labels(app.executors, app.name)
+            candidates = self._resolve_labels(wanted, app.name)
         tid = next(self._ids)
         future = AppFuture(tid, app.name, self)
         rec = TaskRecord(tid, app, future, args, kwargs, candidates, [])
-        options = app.option_defaults
         if kwargs or options or app.kind == "mpi":
             self._read_options(rec, {**options, **kwargs})
         if args:

@@ -3,6 +3,8 @@
 * workers that need more cores than the provider says a node has;
 * an ``address`` or ``bind_address`` that does not resolve, or is not this host's (the
   interchange runs here, so managers could not reach it);
+* MPI tasks of the configuration's apps (``[apps.NAME]`` ``resource_specification``)
+  asking for more nodes than a block has;
 * a ``worker_python`` of another Python version, or with another plait version (or
   none), than the submitting side's. It is run here, after the provider's
   ``worker_init``, when it is given as a path that exists on this host, and for the
@@ -20,6 +22,7 @@ import sys
 from pathlib import Path
 
 import plait
+from plait.config import Config
 from plait.errors import (
     AddressError,
     ConfigError,
@@ -33,13 +36,36 @@ PROBE = "import sys, plait; print('%d.%d' % sys.version_info[:2], plait.__versio
 PROBE_TIMEOUT = 30.0
 
 
-def check_executor(executor: HighThroughputExecutor) -> list[PlaitError]:
+def check_executor(executor: HighThroughputExecutor, config: Config | None) -> list[PlaitError]:
     """The problems of ``executor``'s configuration that only show together."""
     return [
         *_cores(executor),
+        *_mpi_apps(executor, config),
         *_addresses(executor),
         *_worker_python(executor),
     ]
+
+
+def _mpi_apps(executor: HighThroughputExecutor, config: Config | None) -> list[PlaitError]:
+    if config is None or not executor.runs_mpi:
+        return []
+    nodes = executor.provider.nodes_per_block
+    problems: list[PlaitError] = []
+    for name, settings in config.apps.items():
+        spec = settings.resource_specification
+        request = spec.mpi() if spec is not None else None
+        if request is None or executor.label not in (settings.executors or (executor.label,)):
+            continue
+        if request.num_nodes > nodes:
+            problems.append(
+                ImpossibleResourcesError(
+                    f"app {name!r} asks for {request.num_ranks} MPI ranks on "
+                    f"{request.num_nodes} nodes, but the blocks of executor "
+                    f"{executor.label!r} have nodes_per_block={nodes}",
+                    path=f"apps.{name}.resource_specification",
+                )
+            )
+    return problems
 
 
 def _cores(executor: HighThroughputExecutor) -> list[PlaitError]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from plait import hookimpl
+from plait.config import Config
 from plait.errors import PlaitError
 from plait.registry import Registry
 
@@ -16,12 +17,12 @@ def plait_register_executors(registry: Registry) -> None:
 
 
 @hookimpl
-def plait_check_component(component: object) -> list[PlaitError] | None:
-    """``plait config check``: cores, addresses and the worker Python
-    (:mod:`plait_htex.checks`)."""
+def plait_check_component(component: object, config: Config | None) -> list[PlaitError] | None:
+    """``plait config check``: cores, addresses, the worker Python and the MPI requests
+    of the configuration's apps (:mod:`plait_htex.checks`)."""
     from plait_htex.checks import check_executor
     from plait_htex.executor import HighThroughputExecutor
 
     if isinstance(component, HighThroughputExecutor):
-        return check_executor(component)
+        return check_executor(component, config)
     return None
