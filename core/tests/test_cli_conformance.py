@@ -15,7 +15,7 @@ from plait.interfaces import Launcher
 from plait.plugins import get_plugin_system, hookimpl, reset_plugin_system
 from plait.registry import KIND_BASES, Registry
 
-EXECUTOR_IDS = [f"EXE-00{n}" for n in range(1, 8)] + ["EXE-101", "EXE-102", "EXE-103"]
+EXECUTOR_IDS = [f"EXE-00{n}" for n in range(1, 9)] + ["EXE-101", "EXE-102", "EXE-103"]
 
 
 def invoke(*args: str) -> Result:
@@ -53,7 +53,7 @@ def test_threads_passes_the_executor_kit() -> None:
         "skip",
         "capability 'scaling' not declared by ThreadPoolExecutor",
     ]
-    assert "threads: 8 pass, 2 skip" in result.output
+    assert "threads: 9 pass, 2 skip" in result.output
 
 
 def test_failed_requirement_exits_nonzero_with_report(tmp_path: Path) -> None:

@@ -72,8 +72,9 @@ def plait_choose_executor(task: TaskDescription, executors: Sequence[Executor]) 
     """Pick the executor for a task among the app's allowed ``executors``.
 
     Called on the dispatcher thread when the task is launched, with at least two
-    candidates. The first non-None answer wins; the kernel's default spreads tasks
-    round-robin.
+    candidates. The first non-None answer wins, before the configured
+    ``Config.executor_policy`` (``round-robin`` by default, or ``least-loaded``), which
+    decides when every implementation returns None.
     """
 
 

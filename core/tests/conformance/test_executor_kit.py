@@ -21,6 +21,7 @@ KIT_REQUIREMENTS = (
     "EXE-005",
     "EXE-006",
     "EXE-007",
+    "EXE-008",
     "EXE-101",
     "EXE-102",
     "EXE-103",
@@ -38,7 +39,7 @@ import time
 from concurrent.futures import Future, wait
 
 from plait.errors import ResourceSpecificationError
-from plait.interfaces import ScalingExecutor
+from plait.interfaces import Capacity, ScalingExecutor
 from plait.scaling import BlockLoad, ExecutorLoad
 
 COMMON_KEYS = ("cores", "memory", "gpus", "num_nodes", "ranks_per_node", "num_ranks")
@@ -104,6 +105,9 @@ class Compliant(ScalingExecutor):
     def _forget(self, future):
         with self._lock:
             self._pending.discard(future)
+
+    def capacity(self):
+        return Capacity(self.workers) if self._queue is not None else Capacity(0)
 
     def poll_blocks(self):
         pass
@@ -306,6 +310,17 @@ class HangsWhenNotStarted(Compliant):
         return super().submit(task, func, args, kwargs)
 
 
+# --- EXE-008: capacity() answers at once ---------------------------------------------
+
+
+class CapacityAsksTheBackend(Compliant):
+    """Asks a (slow) remote service for its capacity on every call."""
+
+    def capacity(self):
+        time.sleep(0.05)
+        return super().capacity()
+
+
 # --- EXE-101 (cancel) -------------------------------------------------------------------
 
 
@@ -370,6 +385,7 @@ BROKEN = [
     Broken("UnknownCapability", "EXE-006", "test_declares_capabilities_and_maturity"),
     Broken("UnknownMaturity", "EXE-006", "test_declares_capabilities_and_maturity"),
     Broken("HangsWhenNotStarted", "EXE-007", "test_unusable_executor_reports_instead_of_hanging"),
+    Broken("CapacityAsksTheBackend", "EXE-008", "test_capacity_answers_at_once"),
     Broken("CancelLies", "EXE-101", "test_cancel_stops_tasks_that_have_not_run"),
     Broken("RejectsCommonKeys", "EXE-102", "test_runs_tasks_with_common_resource_keys"),
     Broken("ForgetsNewBlocks", "EXE-103", "test_scales_blocks_out_and_in"),
@@ -393,7 +409,7 @@ def test_the_cases_cover_every_requirement_of_the_kit() -> None:
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
     run = run_dummy(pytester, "Compliant", timeout=None)
     kitrun.assert_compliant(
-        run, KIT_REQUIREMENTS, passed=13, extended=("EXE-101", "EXE-102", "EXE-103")
+        run, KIT_REQUIREMENTS, passed=14, extended=("EXE-101", "EXE-102", "EXE-103")
     )
 
 
@@ -403,4 +419,4 @@ def test_broken_dummy_fails_exactly_its_requirement(
 ) -> None:
     run = run_dummy(pytester, case.dummy, timeout=BROKEN_TIMEOUT)
     kitrun.assert_only_broken(run, case, KIT_REQUIREMENTS)
-    run.result.assert_outcomes(passed=12, failed=1)
+    run.result.assert_outcomes(passed=13, failed=1)

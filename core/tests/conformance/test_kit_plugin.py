@@ -56,7 +56,7 @@ def test_undeclared_capability_skips_with_a_reason_naming_it(pytester: pytest.Py
             component_class = NoCaps
         """,
     )
-    result.assert_outcomes(passed=10, skipped=3)
+    result.assert_outcomes(passed=11, skipped=3)
     result.stdout.fnmatch_lines(
         [
             "SKIPPED *capability 'cancel' not declared by NoCaps",
@@ -82,7 +82,7 @@ def test_declared_capability_runs_its_tests(pytester: pytest.Pytester) -> None:
         "-k",
         "stops_tasks or resource_keys",
     )
-    result.assert_outcomes(passed=1, skipped=1, deselected=11)
+    result.assert_outcomes(passed=1, skipped=1, deselected=12)
     reqs = requirements(report, "Cancel")
     assert reqs["EXE-101"]["status"] == "pass"
     assert reqs["EXE-102"]["status"] == "skip"
@@ -118,7 +118,7 @@ class TestIntegration(IntegrationKit):
 )
 def test_integration_tier_is_opt_in(pytester: pytest.Pytester, body: str) -> None:
     result, report = run(pytester, body, "-k", "real_backend")
-    result.assert_outcomes(skipped=1, deselected=13)
+    result.assert_outcomes(skipped=1, deselected=14)
     result.stdout.fnmatch_lines(["SKIPPED *integration tier: run with --plait-integration"])
     (req,) = requirements(report, "Cancel").values()
     assert req["tier"] == "integration"
@@ -126,7 +126,7 @@ def test_integration_tier_is_opt_in(pytester: pytest.Pytester, body: str) -> Non
     assert req["reason"] == "integration tier: run with --plait-integration"
 
     result, report = run(pytester, body, "-k", "real_backend", "--plait-integration")
-    result.assert_outcomes(passed=1, deselected=13)
+    result.assert_outcomes(passed=1, deselected=14)
     assert requirements(report, "Cancel")["EXE-901"] == {
         "status": "pass",
         "tier": "integration",
@@ -196,7 +196,7 @@ def test_override_with_strict_xfail_and_reason_is_reported_as_xfail(
         "-k",
         "label",
     )
-    result.assert_outcomes(xfailed=1, deselected=12)
+    result.assert_outcomes(xfailed=1, deselected=13)
     reqs = requirements(report, "Cancel")
     assert reqs["EXE-005"]["status"] == "xfail"
     assert reqs["EXE-005"]["reason"] == "labels are assigned by the site"
@@ -217,7 +217,7 @@ def test_strict_xfail_override_that_passes_fails(pytester: pytest.Pytester) -> N
         "-k",
         "label",
     )
-    result.assert_outcomes(failed=1, deselected=12)
+    result.assert_outcomes(failed=1, deselected=13)
     assert requirements(report, "Cancel")["EXE-005"]["status"] == "fail"
 
 
@@ -257,11 +257,11 @@ def test_report_layout(pytester: pytest.Pytester) -> None:
                 raise NotImplementedError
         """,
     )
-    result.assert_outcomes(passed=20, skipped=5, xfailed=1)
+    result.assert_outcomes(passed=22, skipped=5, xfailed=1)
     assert set(report) == {"kit_version", "components"}
     assert report["kit_version"] == KIT_VERSION
     assert set(report["components"]) == {"test_kit.Cancel", "test_kit.NoCaps"}
-    ids = [f"EXE-00{n}" for n in range(1, 8)] + ["EXE-101", "EXE-102", "EXE-103"]
+    ids = [f"EXE-00{n}" for n in range(1, 9)] + ["EXE-101", "EXE-102", "EXE-103"]
     for component in report["components"].values():
         assert set(component) == {"kind", "spec_version", "requirements"}
         assert component["kind"] == "executor"

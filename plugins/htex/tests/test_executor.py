@@ -18,7 +18,7 @@ import zmq
 import plait
 from plait.conformance.base import child_pids, leftovers, wait_until
 from plait.conformance.tasks import add, wait_for_file
-from plait.interfaces import JobState
+from plait.interfaces import Capacity, JobState, TaskDescription
 from plait_htex import HighThroughputExecutor, protocol
 from plait_htex.manager import worker_count
 
@@ -176,3 +176,30 @@ def test_interchange_counts_the_task_bytes_it_receives(tmp_path: Path) -> None:
         assert plait.python_app(len)(payload).result(TIMEOUT) == len(payload)
         moved = executor.interchange_stats()["task_bytes"] - before
         assert len(payload) <= moved < len(payload) + 10_000
+
+
+def test_capacity_counts_connected_workers_and_the_blocks_still_possible(tmp_path: Path) -> None:
+    executor = HighThroughputExecutor(
+        label="htex",
+        max_workers_per_node=2,
+        provider={"kind": "local", "init_blocks": 1, "max_blocks": 3},
+        serializers=["cloudpickle"],
+    )
+    assert executor.capacity() == Capacity(0, 0), "not started"
+    executor.start(tmp_path)
+    try:
+        first = executor.capacity()  # the block may be pending or connected: 3 x 2 either way
+        assert first.slots + first.possible == 6, first
+        assert executor.submit(TaskDescription(0, "t"), add, (1, 2), {}).result(TIMEOUT) == 3
+        assert wait_until(lambda: executor.capacity() == Capacity(2, 4), TIMEOUT), (
+            executor.capacity()
+        )
+        assert len(executor.scale_out(1)) == 1
+        second = executor.capacity()  # the new block: pending (possible) or connected
+        assert second.slots + second.possible == 6 and second.slots >= 2, second
+        assert wait_until(lambda: executor.capacity() == Capacity(4, 2), TIMEOUT), (
+            executor.capacity()
+        )
+    finally:
+        executor.shutdown()
+    assert executor.capacity() == Capacity(0, 0), "shut down"

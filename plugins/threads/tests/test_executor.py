@@ -11,7 +11,7 @@ import pytest
 
 import plait
 from plait.errors import ConfigError
-from plait.interfaces import TaskDescription
+from plait.interfaces import Capacity, TaskDescription
 from plait_threads import ThreadPoolExecutor
 
 
@@ -122,3 +122,12 @@ def test_shutdown_cancels_queued_tasks_and_lets_running_ones_finish(tmp_path: Pa
     closer.join(10)
     assert running.result(timeout=0) == "ran"
     assert not [t for t in threading.enumerate() if t.name.startswith("plait-closing")]
+
+
+def test_capacity_is_max_threads_while_started(tmp_path: Path) -> None:
+    executor = ThreadPoolExecutor(label="pool", max_threads=3)
+    assert executor.capacity() == Capacity(0)
+    executor.start(tmp_path)
+    assert executor.capacity() == Capacity(slots=3, possible=0)
+    executor.shutdown(wait=True)
+    assert executor.capacity() == Capacity(0, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from plait.errors import (
     did_you_mean,
 )
 from plait.interfaces import ErrorReporter, Executor, parse_walltime
+from plait.scheduling import SelectionPolicy, check_policy
 from plait.validators import AttrsField, int_at_least
 
 CHECKPOINT_MODES = (None, "task_exit", "periodic", "dfk_exit", "manual")
@@ -177,6 +179,53 @@ def _check_strategy(instance: Config, attribute: AttrsField, value: Any) -> None
         )
 
 
+def _policy(value: Any) -> str | Mapping[str, Any] | SelectionPolicy:
+    check_policy(value)
+    return typing.cast("str | Mapping[str, Any] | SelectionPolicy", value)
+
+
+def _locations(value: Any) -> dict[str, list[str]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"data_locations must be a table of executor labels, got {value!r}",
+            hint='write data_locations = {cluster = ["/scratch/", "globus://ENDPOINT/"]}',
+            option="data_locations",
+        )
+    locations: dict[str, list[str]] = {}
+    for label, prefixes in value.items():
+        if isinstance(prefixes, str):
+            prefixes = [prefixes]
+        if not isinstance(prefixes, (list, tuple)) or not all(
+            isinstance(p, str) and p for p in prefixes
+        ):
+            raise ConfigError(
+                f"data_locations.{label}={prefixes!r} is not a list of path or URL prefixes",
+                hint='e.g. ["/scratch/", "globus://ENDPOINT/"]',
+                option="data_locations",
+            )
+        locations[str(label)] = list(prefixes)
+    return locations
+
+
+def check_data_locations(locations: Mapping[str, Any], labels: Iterable[str]) -> None:
+    """Raise :class:`~plait.errors.ConfigError` when ``data_locations`` names an
+    executor label not among ``labels``."""
+    known = list(labels)
+    for label in locations:
+        if label not in known:
+            raise ConfigError(
+                f"data_locations names executor {label!r}; the executors are "
+                f"{', '.join(known)}{did_you_mean(label, known)}",
+                hint="key data_locations by the labels of the configured executors",
+                option="data_locations",
+            )
+
+
+def _check_locations(instance: Config, attribute: AttrsField, value: dict[str, list[str]]) -> None:
+    if instance.executors:
+        check_data_locations(value, [e.label for e in instance.executors])
+
+
 def _check_reporters(instance: Config, attribute: AttrsField, value: Any) -> None:
     for i, item in enumerate(value):
         if not isinstance(item, (str, Mapping, ErrorReporter)):
@@ -226,6 +275,14 @@ class Config:
     :func:`~plait.app_logger` records a task attempt keeps (the last ones); 0 turns
     capturing off. ``apps`` sets, per app name, the ``executors``, ``walltime`` and
     ``resource_specification`` its calls use (:class:`~plait.config.apps.AppSettings`).
+    ``executor_policy`` picks the executor of a task whose app may run on several:
+    ``round-robin`` (in turn) or ``least-loaded`` (where it is expected to finish first),
+    a table with ``name`` and the policy's options, or a
+    :class:`~plait.scheduling.SelectionPolicy` instance; a ``plait_choose_executor`` hook
+    answers first (:mod:`plait.scheduling.policies`). ``data_locations`` maps executor
+    labels to the path and URL prefixes of the files they hold
+    (``{"cluster": ["/scratch/"]}``), so ``least-loaded`` prefers running a task where its
+    ``inputs`` are (:class:`~plait.scheduling.DataLocations`).
     """
 
     executors: list[Executor] = attrs.field(
@@ -252,6 +309,12 @@ class Config:
     max_idletime: float = attrs.field(default=120.0, converter=_seconds_or_zero)
     app_log_limit: int = attrs.field(default=1024 * 1024, validator=int_at_least(0))
     apps: dict[str, AppSettings] = attrs.field(factory=dict, converter=app_settings)
+    executor_policy: str | Mapping[str, Any] | SelectionPolicy = attrs.field(
+        default="round-robin", converter=_policy
+    )
+    data_locations: dict[str, list[str]] = attrs.field(
+        factory=dict, converter=_locations, validator=_check_locations
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Config:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from plait.conformance.base import (
     wait_until,
 )
 from plait.interfaces import (
+    Capacity,
     Executor,
     ResourceSpecification,
     ScalingExecutor,
@@ -176,6 +178,38 @@ class ExecutorConformance(ConformanceBase):
         executor.start(tmp_path)
         executor.shutdown(wait=True)
         attempt(executor)  # shut down
+
+    @requirement("EXE-008")
+    def test_capacity_answers_at_once(
+        self, component_kwargs: dict[str, Any], tmp_path: Path
+    ) -> None:
+        executor = self.make(component_kwargs)
+        executor.start(tmp_path)
+        try:
+            assert executor.submit(_task(), tasks.add, (1, 1), {}).result(self.timeout) == 2
+            finished, capacity = call_with_timeout(executor.capacity, self.timeout / 2)
+            assert finished, "capacity() blocked"
+            if isinstance(capacity, BaseException):
+                raise AssertionError(f"capacity() raised {capacity!r}") from capacity
+            if capacity is None:
+                pytest.skip("capacity() returns None: the executor does not report it (optional)")
+            assert isinstance(capacity, Capacity), f"capacity() returned {capacity!r}"
+            for name in ("slots", "possible"):
+                value = getattr(capacity, name)
+                assert type(value) is int and value >= 0, f"Capacity.{name} is {value!r}"
+            assert capacity.slots + capacity.possible >= 1, (
+                f"{capacity!r} after running a task: no slot now and none possible"
+            )
+            started = time.monotonic()
+            for _ in range(100):
+                executor.capacity()
+            took = time.monotonic() - started
+            assert took < 1.0, f"100 capacity() calls took {took:.2f}s: it must answer at once"
+        finally:
+            executor.shutdown(wait=True)
+        finished, after = call_with_timeout(executor.capacity, self.timeout / 2)
+        assert finished, "capacity() blocked after shutdown"
+        assert after is None or after == Capacity(0, 0), f"after shutdown: {after!r}"
 
     # --- extended tier -------------------------------------------------------------
 

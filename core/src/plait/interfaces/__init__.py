@@ -10,6 +10,7 @@ from plait.interfaces.serializer import Serializer, frame, identifier_of, unfram
 from plait.interfaces.stager import Stager
 from plait.interfaces.types import (
     EMPTY_RESOURCES,
+    Capacity,
     JobState,
     JobStatus,
     ResourceSpecification,
@@ -20,6 +21,7 @@ from plait.interfaces.types import (
 __all__ = [
     "EMPTY_RESOURCES",
     "MATURITY_LEVELS",
+    "Capacity",
     "Component",
     "ErrorContext",
     "ErrorReporter",

@@ -10,7 +10,7 @@ from typing import Any
 
 from plait.interfaces.component import Component
 from plait.interfaces.provider import ExecutionProvider
-from plait.interfaces.types import TaskDescription
+from plait.interfaces.types import Capacity, TaskDescription
 from plait.scaling.strategy import ExecutorLoad
 
 
@@ -22,7 +22,8 @@ class Executor(Component, abc.ABC):
     returns at once (EXE-002) with a future that is completed exactly once, with the
     function's return value or the exception it raised (EXE-003); its done callbacks
     may run on any thread. ``shutdown`` releases every thread and process the executor
-    started (EXE-004).
+    started (EXE-004). ``capacity`` (optional, EXE-008) tells the kernel's
+    ``least-loaded`` policy how many tasks the executor runs at once.
 
     Capabilities: ``cancel`` (``cancel`` can stop a launched task, EXE-101),
     ``resource_spec`` (honours :class:`~plait.interfaces.ResourceSpecification`, EXE-102),
@@ -51,6 +52,17 @@ class Executor(Component, abc.ABC):
         kwargs: Mapping[str, Any],
     ) -> Future[Any]:
         """Schedule ``func(*args, **kwargs)``; never block on the task (EXE-002)."""
+
+    def capacity(self) -> Capacity | None:
+        """How many tasks this executor runs at once now, and how many more slots it may
+        still add by scaling; None (the default) when it cannot tell (EXE-008).
+
+        Called by the kernel's ``least-loaded`` policy from the dispatcher thread, at most
+        a few times a second, between ``start`` and ``shutdown``: answer from what the
+        executor already knows, without a remote call, and never raise. Running and
+        queued tasks are not subtracted (the kernel counts the tasks it handed over).
+        """
+        return None
 
     def cancel(self, future: Future[Any]) -> bool:
         """Try to stop a task submitted here; True if it will not complete (EXE-101).

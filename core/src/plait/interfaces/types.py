@@ -148,6 +148,27 @@ class TaskDescription:
     serializers: tuple[Any, ...] = ()
 
 
+def _slot_count(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"Capacity.{attribute.name} must be an int >= 0, got {value!r}")
+
+
+@attrs.frozen
+class Capacity:
+    """How many tasks an executor can run at once, as :meth:`Executor.capacity
+    <plait.interfaces.Executor.capacity>` reports it (EXE-008).
+
+    ``slots`` is the tasks it runs at once now (threads, connected workers), whether or
+    not they are busy: the kernel subtracts the tasks it has handed over itself.
+    ``possible`` is the slots the executor may still add on its own, blocks pending in
+    the scheduler and blocks its provider's ``max_blocks`` still allows (0 for an
+    executor that does not scale).
+    """
+
+    slots: int = attrs.field(validator=_slot_count)
+    possible: int = attrs.field(default=0, validator=_slot_count)
+
+
 class JobState(enum.Enum):
     """The state of a block (a batch job) as every provider reports it."""
 

@@ -21,7 +21,12 @@ from plait.apps.decorators import OPTION_NAMES, App
 from plait.apps.futures import AppFuture
 from plait.apps.streams import AUTO_LOGNAME
 from plait.builtins.console_reporter import ConsoleErrorReporter
-from plait.config.config import Config, build_component, default_executors
+from plait.config.config import (
+    Config,
+    build_component,
+    check_data_locations,
+    default_executors,
+)
 from plait.data.futures import DataFuture
 from plait.errors import (
     CapabilityError,
@@ -65,6 +70,7 @@ class DataFlowKernel:
         enabled = self.config.enable_development
         executors = self.config.executors or default_executors(enabled)
         self.executors: dict[str, Executor] = {e.label: e for e in executors}
+        check_data_locations(self.config.data_locations, self.executors)
         self.memo: dict[bytes, Any] = (
             load_checkpoints(self.config.checkpoint_files) if self.config.app_cache else {}
         )

@@ -7,7 +7,6 @@ time. Futures are completed from here, so user done-callbacks run on this thread
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import queue
@@ -31,6 +30,7 @@ from plait.kernel.dependencies import resolve
 from plait.kernel.events import TaskEvent, TaskState
 from plait.kernel.memo import memo_key
 from plait.kernel.records import TaskRecord
+from plait.scheduling import LoadTracker, make_policy
 
 if TYPE_CHECKING:
     from plait.interfaces import Executor
@@ -82,7 +82,6 @@ class Dispatcher:
         self.waiters: list[Future[None]] = []
         self.abandoned = False
         """True once shutdown cancelled a task an executor was still running."""
-        self.round_robin = itertools.count()
         config = kernel.config
         self.retries = config.retries
         self.retry_handler = config.retry_handler
@@ -94,9 +93,27 @@ class Dispatcher:
         self.tasks_dir: str | None = None
         hook = kernel.plugins.hook
         self.event_hook = hook.plait_task_event if hook.plait_task_event.get_hookimpls() else None
-        self.choose_hook = hook.plait_choose_executor
+        choose_hook = hook.plait_choose_executor
+        self.choose_hook = choose_hook if choose_hook.get_hookimpls() else None
         self.report_hook = hook.plait_report_error
         self.debug = logger.isEnabledFor(logging.DEBUG)
+        self.policy = make_policy(config.executor_policy)
+        self.policy_name: str = getattr(self.policy, "name", type(self.policy).__name__)
+        self.load: LoadTracker | None = None
+        """Outstanding tasks, durations and capacity per executor: kept only for a
+        policy that reads them, and only when there is more than one executor."""
+        several = len(kernel.executors) > 1
+        if self.policy.uses_load and several:
+            self.load = LoadTracker(kernel.executors.values(), config.data_locations)
+        elif config.data_locations and several:
+            logger.warning(
+                "data_locations is set, but executor_policy %r does not use it (least-loaded does)",
+                self.policy_name,
+            )
+        self.explain = self.event_hook is not None or self.debug
+        """Whether the policy says why it chose (for task events and the debug log)."""
+        self.choices: dict[tuple[str, str], int] = {}
+        """Tasks per (app name, executor label) launched after a choice."""
         self.handlers: dict[int, Callable[..., None]] = {
             SUBMIT: self.on_submit,
             DEP_DONE: self.on_dep_done,
@@ -158,6 +175,16 @@ class Dispatcher:
                 self.on_call(*event[1:])
         for waiter in self.waiters:
             waiter.set_result(None)
+        if self.choices:
+            logger.info("%s", self.choice_summary())
+
+    def choice_summary(self) -> str:
+        """One line on the executors the policy chose, per app: for the run log."""
+        apps: dict[str, list[str]] = {}
+        for (app, label), count in sorted(self.choices.items()):
+            apps.setdefault(app, []).append(f"{label} {count}")
+        parts = "; ".join(f"{app}: {', '.join(counts)}" for app, counts in apps.items())
+        return f"executor choices ({self.policy_name}): {parts}"
 
     def on_call(self, func: Callable[[], Any], reply: Future[Any]) -> None:
         """Run ``func`` on this thread for another thread and hand back its result."""
@@ -249,23 +276,44 @@ class Dispatcher:
 
     # --- launching and completion ------------------------------------------------
 
-    def choose(self, rec: TaskRecord, desc: TaskDescription) -> Executor:
+    def choose(self, rec: TaskRecord, desc: TaskDescription) -> tuple[Executor, str | None]:
+        """The executor of a task with several candidates, and why: a
+        ``plait_choose_executor`` hook's answer, else the policy's."""
         candidates = rec.candidates
-        if len(candidates) == 1:
-            return candidates[0]
-        chosen: Executor | None = self.choose_hook(task=desc, executors=candidates)
-        if chosen is None:
-            chosen = candidates[next(self.round_robin) % len(candidates)]
-        return chosen
+        chosen: Executor | None = None
+        reason: str | None
+        if self.choose_hook is not None:
+            chosen = self.choose_hook(task=desc, executors=candidates)
+        if chosen is not None:
+            reason = "chosen by a plait_choose_executor hook"
+        else:
+            try:
+                chosen, reason = self.policy.choose(
+                    desc, candidates, self.load, rec.inputs, self.explain
+                )
+            except Exception:  # a broken policy must not fail the task
+                logger.exception("executor policy %r failed for %s", self.policy, rec.label)
+                chosen, reason = candidates[0], "the executor policy failed: first candidate"
+        key = (rec.app.name, chosen.label)
+        self.choices[key] = self.choices.get(key, 0) + 1
+        if self.debug:
+            logger.debug("%s: executor %r chosen: %s", rec.label, chosen.label, reason)
+        return chosen, reason
 
     def launch(self, rec: TaskRecord) -> None:
         app = rec.app
         func: Callable[..., Any] = app.func
+        reason = None
         if app.kind == "join":  # join bodies run in this process, on the join pool
             fut: Future[Any] = self.kernel.join_pool().submit(func, *rec.args, **rec.kwargs)
         else:
             desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
-            executor = rec.executor = self.choose(rec, desc)
+            candidates = rec.candidates
+            if len(candidates) == 1:
+                executor = candidates[0]
+            else:
+                executor, reason = self.choose(rec, desc)
+            rec.executor = executor
             if app.kind != "python" or rec.walltime is not None or rec.inputs or rec.outputs:
                 func = self.task_call(rec)
             elif self.app_log_limit:
@@ -275,9 +323,11 @@ class Dispatcher:
             except Exception as exc:
                 self.failed_attempt(rec, exc)
                 return
+            if self.load is not None:
+                self.load.launched(rec.id, executor, app.name, fut)
         rec.exec_future = fut
         rec.state = TaskState.LAUNCHED
-        self.emit(rec, TaskState.LAUNCHED)
+        self.emit(rec, TaskState.LAUNCHED, reason=reason)
         post = self.queue.put
         tid = rec.id
         fut.add_done_callback(lambda f: post((EXEC_DONE, tid, f)))
@@ -315,6 +365,8 @@ class Dispatcher:
         return captured
 
     def on_exec_done(self, tid: int, fut: Future[Any]) -> None:
+        if self.load is not None:
+            self.load.finished(tid, fut)
         rec = self.tasks.get(tid)
         if rec is None or rec.exec_future is not fut:
             return  # cancelled meanwhile, or a stale attempt
@@ -526,7 +578,13 @@ class Dispatcher:
         else:
             reply.set_result(None)
 
-    def emit(self, rec: TaskRecord, state: TaskState, error: BaseException | None = None) -> None:
+    def emit(
+        self,
+        rec: TaskRecord,
+        state: TaskState,
+        error: BaseException | None = None,
+        reason: str | None = None,
+    ) -> None:
         if self.debug:
             logger.debug("%s -> %s", rec.label, state.value)
         if self.event_hook is not None:
@@ -538,6 +596,7 @@ class Dispatcher:
                 rec.executor.label if rec.executor else None,
                 time.time(),
                 None if error is None else f"{type(error).__name__}: {error}",
+                reason,
             )
             try:
                 self.event_hook(event=event)

@@ -38,7 +38,15 @@ _FINAL = frozenset(
 
 @attrs.frozen
 class TaskEvent:
-    """One state change of one task, as passed to ``plait_task_event``."""
+    """One state change of one task, as passed to ``plait_task_event``.
+
+    ``executor`` is the label of the executor the task was handed to (None before
+    that, and for join apps' bodies). ``error`` is the final error of a ``failed`` or
+    ``dep_fail`` task. ``reason`` is set on the ``launched`` event of a task whose app
+    may run on several executors: why this one was chosen (the policy's explanation,
+    e.g. ``least-loaded: cluster 0.2s (5 outstanding, 32 slots); others: ...``, or that a
+    ``plait_choose_executor`` hook chose it); None when there was no choice.
+    """
 
     task_id: int
     name: str
@@ -47,3 +55,4 @@ class TaskEvent:
     executor: str | None
     timestamp: float
     error: str | None = None
+    reason: str | None = None

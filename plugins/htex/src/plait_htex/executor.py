@@ -56,6 +56,7 @@ from plait.errors import (
     WorkerLostError,
 )
 from plait.interfaces import (
+    Capacity,
     ExecutionProvider,
     JobState,
     Launcher,
@@ -208,6 +209,11 @@ class HighThroughputExecutor(ScalingExecutor):
     _run_dir: Path | None = attrs.field(default=None, init=False, repr=False)
     _curve_dir: Path | None = attrs.field(default=None, init=False, repr=False)
     _workers_seen: int = attrs.field(default=0, init=False, repr=False)
+    _pools: dict[str, dict[tuple[str, str], int]] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
+    """Workers of each registered manager, by block and (host, pid): for ``capacity``."""
+    _pools_lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
     _port: int = attrs.field(default=0, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -510,12 +516,20 @@ class HighThroughputExecutor(ScalingExecutor):
         if kind == "pool_ready" and self._blocks is not None:
             self._blocks.mark_connected(str(event["block"]))
         elif kind == "registered":
-            self._workers_seen = max(self._workers_seen, int(event.get("workers", 1)))
+            workers = int(event.get("workers", 1))
+            self._workers_seen = max(self._workers_seen, workers)
+            manager = (str(event.get("host")), str(event.get("pid")))
+            with self._pools_lock:
+                self._pools.setdefault(str(event.get("block")), {})[manager] = workers
             logger.info(
                 "%s: manager on %s (block %s) registered with %s workers",
                 self.label, event.get("host"), event.get("block"), event.get("workers"),
             )  # fmt: skip
         elif kind == "lost":
+            if event["cause"] != "worker":
+                manager = (str(event.get("host")), str(event.get("pid")))
+                with self._pools_lock:
+                    self._pools.get(str(event["block"]), {}).pop(manager, None)
             self._tasks_lost(event)
 
     def _tasks_lost(self, event: dict[str, Any]) -> None:
@@ -604,6 +618,8 @@ class HighThroughputExecutor(ScalingExecutor):
         if self._blocks is None or self._client is None or not self._open or self._failure:
             return
         for record in self._blocks.poll():
+            with self._pools_lock:
+                self._pools.pop(record.block_id, None)
             try:
                 self._client.command(
                     "block_ended", block=record.block_id, reason=record.status.state.name
@@ -638,6 +654,28 @@ class HighThroughputExecutor(ScalingExecutor):
             max_blocks=provider.max_blocks,
             parallelism=provider.parallelism,
         )
+
+    def capacity(self) -> Capacity:
+        """Workers of the managers registered now (``slots``), and the workers that the
+        blocks still pending and those the provider's ``max_blocks`` allows would add
+        (``possible``, counted with ``max_workers_per_node`` or the cores of this host
+        until a manager reports its count); ``Capacity(0, 0)`` before ``start``, after
+        ``shutdown`` and once the executor failed (EXE-008). Local bookkeeping only: no
+        call to the interchange."""
+        blocks = self._blocks
+        if blocks is None or not self._open or self._failure is not None:
+            return Capacity(0, 0)
+        live = [r for r in blocks.live() if not r.asked_to_end]
+        slots = pending = 0
+        with self._pools_lock:
+            for record in live:
+                pools = self._pools.get(record.block_id)
+                if pools:
+                    slots += sum(pools.values())
+                else:
+                    pending += 1
+        room = 0 if blocks.failed_for_good else max(0, self.provider.max_blocks - len(live))
+        return Capacity(slots, (pending + room) * self._slots_per_block())
 
     def _slots_per_block(self) -> int:
         nodes = self.provider.nodes_per_block

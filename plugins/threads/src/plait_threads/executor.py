@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from plait.concurrency import cancel_and_notify
-from plait.interfaces import Executor, LightFuture, TaskDescription
+from plait.interfaces import Capacity, Executor, LightFuture, TaskDescription
 from plait.validators import int_at_least
 from plait_threads.pool import ThreadPool
 
@@ -46,6 +46,11 @@ class ThreadPoolExecutor(Executor):
         if self._pool is None:
             raise RuntimeError(f"executor {self.label!r} is not started")
         return self._pool.submit(func, args, kwargs)
+
+    def capacity(self) -> Capacity:
+        """``max_threads`` slots while started (none before ``start`` or after
+        ``shutdown``); a thread pool does not scale (EXE-008)."""
+        return Capacity(self.max_threads if self._pool is not None else 0)
 
     def cancel(self, future: Future[Any]) -> bool:
         assert isinstance(future, LightFuture)
