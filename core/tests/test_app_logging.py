@@ -4,6 +4,7 @@ back with its result or failure, and are ``future.logs()`` and
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import pickle
 import socket
@@ -351,9 +352,11 @@ def test_logs_waits_for_the_task(dfk: plait.DataFlowKernel) -> None:
         assert gate.wait(TIMEOUT)
 
     future = gated()
-    with pytest.raises(TimeoutError):
-        future.logs(timeout=0.05)
-    gate.set()
+    try:  # concurrent.futures' TimeoutError is the builtin one only from Python 3.11
+        with pytest.raises(concurrent.futures.TimeoutError):
+            future.logs(timeout=0.05)
+    finally:
+        gate.set()
     assert messages(future.logs(TIMEOUT)) == ["before the gate"]
 
 

@@ -39,7 +39,7 @@ class AppFuture(LightFuture[Any]):
         """The records the task's final attempt logged to :func:`plait.app_logger`, one
         string per record, formatted as in ``<run dir>/tasks/<task id>.log``.
 
-        Waits for the task like ``result()`` (raising ``TimeoutError`` after
+        Waits for the task like ``result()`` (raising ``concurrent.futures.TimeoutError`` after
         ``timeout`` seconds), but never raises the task's exception: a failed task's
         records are kept too. Empty when the task logged nothing, was cancelled, never
         ran (a dependency failed), is a join app, or took its result from the memo

@@ -389,7 +389,9 @@ def _component_kind(hint: Any) -> str | None:
     """The registry kind of an option annotated with a component interface."""
     for candidate in (hint, *typing.get_args(hint)):
         for kind, base in KIND_BASES.items():
-            if isinstance(candidate, type) and issubclass(candidate, base):
+            # (on Python 3.10, tuple[int, int] is an instance of type too)
+            plain = isinstance(candidate, type) and typing.get_origin(candidate) is None
+            if plain and issubclass(candidate, base):
                 return kind
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,12 @@ from plait.registry import KIND_BASES
 def _converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook_func(
-        lambda cls: isinstance(cls, type) and issubclass(cls, Component), _component
+        lambda cls: (
+            isinstance(cls, type)
+            and typing.get_origin(cls) is None  # tuple[int, int] is a type on Python 3.10
+            and issubclass(cls, Component)
+        ),
+        _component,
     )
     conv.register_unstructure_hook(tuple, lambda value: [_CONVERTER.unstructure(v) for v in value])
     return conv
