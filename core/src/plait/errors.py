@@ -151,6 +151,16 @@ class UnknownKeyError(ConfigError):
     default_hint = "correct the spelling, or remove the key; the valid keys are listed above"
 
 
+def unknown_key(owner: str, key: str, known: list[str]) -> UnknownKeyError:
+    """The error for ``key``, which ``owner`` does not have, suggesting the closest of
+    ``known``."""
+    return UnknownKeyError(
+        f"{owner} has no option {key!r}{did_you_mean(key, known)}",
+        hint=f"valid options: {', '.join(known)}" if known else "it takes no options",
+        option=key,
+    )
+
+
 class ImpossibleResourcesError(ConfigError):
     """A configuration asks for resources its own settings rule out: more workers than
     a node has cores, or MPI tasks larger than a block."""

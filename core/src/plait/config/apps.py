@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from plait.errors import ConfigError, ResourceSpecificationError
+from plait.errors import ConfigError, unknown_key
 from plait.interfaces import ResourceSpecification
 from plait.validators import walltime_seconds
 
@@ -28,15 +28,7 @@ def _labels(value: Any) -> tuple[str, ...] | None:
 
 
 def _resources(value: Any) -> ResourceSpecification | None:
-    if value is None or isinstance(value, ResourceSpecification):
-        return value
-    if not isinstance(value, Mapping):
-        raise ResourceSpecificationError(
-            f"resource_specification={value!r} is not a table",
-            hint="write resource_specification = {num_nodes = 2, ranks_per_node = 16}",
-            option="resource_specification",
-        )
-    return ResourceSpecification.from_dict(value)
+    return None if value is None else ResourceSpecification.of(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -81,8 +73,6 @@ def app_settings(value: Any) -> dict[str, AppSettings]:
             known = [f.name for f in attrs.fields(AppSettings)]
             for key in table:
                 if key not in known:
-                    from plait.config.config import unknown_key
-
                     raise unknown_key(f"apps.{name}", str(key), known)
             settings[str(name)] = AppSettings(**table)
         else:

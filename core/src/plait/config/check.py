@@ -26,13 +26,14 @@ import attrs
 import cattrs
 
 from plait.config.apps import AppSettings
-from plait.config.config import Config, unknown_key
+from plait.config.config import Config
 from plait.errors import (
     CapabilityError,
     ConfigError,
     DuplicateLabelError,
     PlaitError,
     UnknownExecutorError,
+    unknown_key,
 )
 from plait.interfaces import Component, Executor
 from plait.registry import KIND_BASES
@@ -119,7 +120,7 @@ class _Checker:
             elif key == "executors":
                 settings[key] = self.executors(value)
             elif key == "error_reporters":
-                settings[key] = self.reporters(value)
+                settings[key] = self.components("error_reporter", key, value)
             elif key == "apps":
                 settings[key] = self.apps(value)
             elif self.option(Config, fields[key], key, value, _hints(Config)):
@@ -137,13 +138,18 @@ class _Checker:
         if not self.result.problems:
             self.result.config = config
 
-    def executors(self, value: Any) -> list[Any]:
+    def components(self, kind: str, key: str, value: Any) -> list[Any]:
+        """Check the list ``key`` of components of ``kind``; the built ones (None for
+        each that is not valid)."""
         if not isinstance(value, list):
-            self.add("executors", ConfigError(f"executors must be a list of tables, got {value!r}"))
+            self.add(key, ConfigError(f"{key} must be a list of tables or names, got {value!r}"))
             return []
-        built = [
-            self.component("executor", item, f"executors[{i}]") for i, item in enumerate(value)
-        ]
+        return [self.component(kind, item, f"{key}[{i}]") for i, item in enumerate(value)]
+
+    def executors(self, value: Any) -> list[Any]:
+        built = self.components("executor", "executors", value)
+        if not built:  # not a list (reported), or empty
+            return built
         labels: dict[str, int] = {}
         for i, (item, executor) in enumerate(zip(value, built, strict=True)):
             label = getattr(executor, "label", None)
@@ -160,17 +166,6 @@ class _Checker:
                 )
             labels.setdefault(label, i)
         return built
-
-    def reporters(self, value: Any) -> list[Any]:
-        if not isinstance(value, list):
-            self.add(
-                "error_reporters", ConfigError(f"error_reporters must be a list, got {value!r}")
-            )
-            return []
-        return [
-            self.component("error_reporter", item, f"error_reporters[{i}]")
-            for i, item in enumerate(value)
-        ]
 
     def apps(self, value: Any) -> dict[str, AppSettings]:
         if not isinstance(value, Mapping):

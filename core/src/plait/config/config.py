@@ -17,8 +17,8 @@ from plait.errors import (
     ConfigError,
     DuplicateLabelError,
     PlaitError,
-    UnknownKeyError,
     did_you_mean,
+    unknown_key,
 )
 from plait.interfaces import ErrorReporter, Executor, parse_walltime
 from plait.scheduling import SelectionPolicy, check_policy
@@ -364,16 +364,6 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             hint="write the settings as keys at the top level (retries = 2, [[executors]] ...)",
         )
     return data
-
-
-def unknown_key(owner: str, key: str, known: list[str]) -> UnknownKeyError:
-    """The error for ``key``, which ``owner`` does not have, suggesting the closest of
-    ``known``."""
-    return UnknownKeyError(
-        f"{owner} has no option {key!r}{did_you_mean(key, known)}",
-        hint=f"valid options: {', '.join(known)}" if known else "it takes no options",
-        option=key,
-    )
 
 
 def default_executors(enable_development: Iterable[str] = ()) -> list[Executor]:

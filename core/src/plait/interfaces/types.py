@@ -83,6 +83,20 @@ class ResourceSpecification:
         self.mpi()  # an impossible rank layout is an error where the spec is written
 
     @classmethod
+    def of(cls, value: Any) -> ResourceSpecification:
+        """``value`` as a spec: a spec as it is, a dict through :meth:`from_dict`."""
+        if isinstance(value, ResourceSpecification):
+            return value
+        if isinstance(value, Mapping):
+            return cls.from_dict(value)
+        raise ResourceSpecificationError(
+            f"resource_specification={value!r} is a {type(value).__name__}, not a dict "
+            "(table) or a ResourceSpecification",
+            hint="write resource_specification = {num_nodes = 2, ranks_per_node = 16}",
+            option="resource_specification",
+        )
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResourceSpecification:
         """Build from a Parsl-style dict, rejecting unknown keys with a suggestion."""
         known = {a.name for a in attrs.fields(cls)}

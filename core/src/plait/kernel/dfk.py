@@ -185,7 +185,7 @@ class DataFlowKernel:
                 rec.stderr = value
                 rec.future.stderr = None if value is AUTO_LOGNAME else _path(value)
             elif value is not None:
-                rec.resources = _resources(value)
+                rec.resources = ResourceSpecification.of(value)
         if rec.resources.walltime is not None and rec.walltime is None:
             rec.walltime = rec.resources.walltime
         self._place_mpi(rec)
@@ -395,14 +395,3 @@ def _path(value: Any) -> str | None:
     if isinstance(value, tuple):
         value = value[0]
     return os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
-
-
-def _resources(value: Any) -> ResourceSpecification:
-    if isinstance(value, ResourceSpecification):
-        return value
-    if isinstance(value, Mapping):
-        return ResourceSpecification.from_dict(value)
-    raise ResourceSpecificationError(
-        "resource_specification must be a dict or ResourceSpecification, "
-        f"got {type(value).__name__}"
-    )

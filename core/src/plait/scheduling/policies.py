@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from plait.errors import ConfigError, UnknownKeyError, did_you_mean
+from plait.errors import ConfigError, did_you_mean, unknown_key
 from plait.interfaces import Executor, TaskDescription
 from plait.scheduling.load import LoadTracker
 
@@ -231,11 +231,7 @@ def make_policy(value: Any) -> SelectionPolicy:
         known = list(inspect.signature(cls).parameters)
         for key in options:
             if key not in known:
-                raise UnknownKeyError(
-                    f"executor_policy {name!r} has no option {key!r}{did_you_mean(key, known)}",
-                    hint=f"valid options: {', '.join(known)}" if known else "it takes no options",
-                    option="executor_policy",
-                )
+                raise unknown_key(f"executor_policy {name!r}", key, known)
         return cls(**options)
     raise ConfigError(
         f"executor_policy={value!r} is a {type(value).__name__}, not a policy name",
