@@ -188,9 +188,9 @@ def test_disable_plugins_stops_loading(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_disable_several_with_spaces_leaves_no_executor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLAIT_DISABLE_PLUGINS", " example , threads , htex ")
+    monkeypatch.setenv("PLAIT_DISABLE_PLUGINS", " example , threads , htex , globus-compute ")
     loaded = set(get_plugin_system().plugins)
-    assert "builtins" in loaded and not loaded & {"example", "threads", "htex"}
+    assert "builtins" in loaded and not loaded & {"example", "threads", "htex", "globus-compute"}
     assert list(registry("executor")) == []
     with pytest.raises(ConfigError, match="no executor plugin is installed") as info:
         plait.load()

@@ -29,6 +29,7 @@ KIND_BASES: dict[str, type[Component]] = {
 FIRST_PARTY: dict[tuple[str, str], str] = {
     ("executor", "threads"): "plait-threads",
     ("executor", "htex"): "plait-htex",
+    ("executor", "globus-compute"): "plait-globus-compute",
     ("provider", "local"): "plait-local",
     ("provider", "slurm"): "plait-slurm",
     ("provider", "psij"): "plait-psij",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    import harness
+    from plait_globus_compute import testing as harness
 
 TEST_EXTRA = ("globus_compute_endpoint", "responses")
 """What ``pip install plait-globus-compute[test]`` adds; without it these tests are not
@@ -29,8 +29,9 @@ FAST = {"api_burst_limit": 8, "api_burst_window_s": 1}
 @pytest.fixture(scope="session")
 def service() -> Iterator[harness.FakeComputeService]:
     """The stand-in service, its result queues replacing the SDK's AMQP consumer."""
-    import harness
     from globus_compute_sdk.sdk import executor as sdk_executor
+
+    from plait_globus_compute import testing as harness
 
     stand_in = harness.FakeComputeService()
     with pytest.MonkeyPatch.context() as patch:
@@ -45,7 +46,7 @@ def endpoint_id(
     service: harness.FakeComputeService, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """An endpoint process with the endpoint package's ThreadPoolEngine (8 workers)."""
-    import harness
+    from plait_globus_compute import testing as harness
 
     endpoint = harness.EndpointProcess(
         "ThreadPoolEngine", tmp_path_factory.mktemp("endpoint"), service.result, {"max_workers": 8}

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import gc_tasks
-import harness
 import pytest
 
 from plait.conformance import tasks
@@ -30,6 +29,7 @@ from plait_globus_compute import (
     PayloadTooLargeError,
     versions,
 )
+from plait_globus_compute import testing as harness
 from plait_globus_compute.outcomes import RemoteTraceback
 
 TIMEOUT = 60.0

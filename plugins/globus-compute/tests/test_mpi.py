@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import gc_tasks
-import harness
 import pytest
 
 import plait
@@ -25,6 +24,7 @@ from plait.errors import (
 from plait.interfaces import ResourceSpecification, TaskDescription
 from plait.interfaces.types import MpiRequest
 from plait_globus_compute import remote, versions
+from plait_globus_compute import testing as harness
 from plait_globus_compute.executor import _without_launcher_options
 from plait_globus_compute.resources import resource_specification
 
@@ -154,7 +154,7 @@ def mpi_endpoint(
             "heartbeat_period": 1,  # a dead worker is noticed within a second
             "heartbeat_threshold": 10,
         },
-        env={"PBS_NODEFILE": str(nodefile), "PYTHONPATH": harness.tests_dir()},
+        env={"PBS_NODEFILE": str(nodefile), "PYTHONPATH": str(Path(__file__).parent)},
     )
     yield service.add(endpoint)
     service.remove(endpoint.endpoint_id)

@@ -114,6 +114,9 @@ class GlobusComputeExecutor(Executor):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"cancel"})
     maturity: ClassVar[str] = "alpha"
+    conformance_kit: ClassVar[str | None] = (
+        "plait_globus_compute.conformance:GlobusComputeConformance"
+    )
 
     _sdk: Any = attrs.field(default=None, init=False, repr=False)
     _sdk_executors: list[Any] = attrs.field(factory=list, init=False, repr=False)

@@ -1,4 +1,5 @@
-"""An offline stand-in for the Globus Compute web service, around the vendor's own code.
+"""An offline stand-in for the Globus Compute web service, around the vendor's own code
+(needs the ``test`` extra: ``pip install plait-globus-compute[test]``).
 
 What is real: the SDK's ``Client`` and ``Executor`` (batching, rate limiting, function
 registration, task submission over ``globus_sdk``'s HTTP client, result matching and
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import globus_sdk
-import pika
+import pika  # type: ignore[import-untyped]
 import responses
 from globus_compute_common import messagepack
 from globus_compute_common.messagepack.message_types import Task
@@ -56,14 +57,16 @@ _CHECK = object()
 
 
 def _engine(kind: str, options: dict[str, Any]) -> Any:
-    from globus_compute_endpoint import engines
+    from globus_compute_endpoint import engines  # type: ignore[import-untyped]
 
     if kind in ("GlobusComputeEngine", "GlobusMPIEngine"):
         from parsl.launchers import SimpleLauncher, SingleNodeLauncher
         from parsl.providers import LocalProvider
 
         launcher = SimpleLauncher() if kind == "GlobusMPIEngine" else SingleNodeLauncher()
-        provider = LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1, launcher=launcher)
+        provider = LocalProvider(  # type: ignore[no-untyped-call]
+            init_blocks=1, min_blocks=0, max_blocks=1, launcher=launcher
+        )
         options = {"provider": provider, "address": "127.0.0.1", **options}
     return getattr(engines, kind)(**options)
 
@@ -78,7 +81,7 @@ def serve_endpoint(
 ) -> None:
     """The endpoint process: run each task message on a vendor engine, send back its
     packed ``Result``."""
-    from globus_compute_endpoint.engines import GCFuture
+    from globus_compute_endpoint.engines import GCFuture  # type: ignore[import-untyped]
 
     os.environ.update(env)
     # the HTEX-based engines start `globus-compute-endpoint` and `mpiexec` from PATH
@@ -360,7 +363,7 @@ class LocalResultWatcher(_ResultWatcher):
         super().__init__(*args, **kwargs)
         self._tags = itertools.count(1)
 
-    @property  # type: ignore[override]
+    @property
     def _time_to_stop(self) -> bool:
         return self._stopping
 
@@ -387,18 +390,10 @@ class LocalResultWatcher(_ResultWatcher):
                 item = self._inbox.get()
                 if isinstance(item, bytes):
                     props = pika.BasicProperties(headers={}, timestamp=int(time.time()))
-                    self._on_message(channel, _Delivery(next(self._tags)), props, item)  # type: ignore[arg-type]
+                    self._on_message(channel, _Delivery(next(self._tags)), props, item)
                     self._to_ack.clear()
                 if self._time_to_check_results.is_set():
                     self._time_to_check_results.clear()
-                    self._match_results_to_futures()
+                    self._match_results_to_futures()  # type: ignore[no-untyped-call]
         finally:
             service.detach(group, self._inbox)
-
-
-def tests_dir() -> str:
-    """This directory, put on ``sys.path`` so endpoint processes import ``gc_tasks``."""
-    here = str(Path(__file__).parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    return here
