@@ -4,6 +4,7 @@ user's module installed on the endpoint would be)."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import plait
@@ -95,3 +96,9 @@ def ranks(*, comm: Any) -> tuple[int, list[int]]:
 def make_lambda() -> Any:
     """A result plain pickle cannot carry (dill can)."""
     return lambda x: x + 1
+
+
+def nap_then_where(seconds: float) -> int:
+    """Sleep, then say which process ran the task."""
+    time.sleep(seconds)
+    return os.getpid()

@@ -3,6 +3,7 @@ bash apps, app logs, and apps with their own serializers."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,24 @@ def test_an_apps_own_serializers_carry_its_task_and_result(loaded: Any) -> None:
     assert isinstance(error, SerializationError), error
     assert "the task's result" in error.message
     assert plait.python_app(gc_tasks.make_lambda)().result(TIMEOUT)(1) == 2
+
+
+def test_least_loaded_shifts_work_to_the_endpoint_with_free_workers(
+    options: dict[str, Any], tmp_path: Path
+) -> None:
+    """One workflow over a local one-thread executor and the endpoint (8 workers):
+    least-loaded sends most tasks where they finish first."""
+    from plait_threads import ThreadPoolExecutor
+
+    endpoint = {"kind": "globus-compute", "label": "gc", "workers": 8, **options}
+    config = plait.Config(
+        executors=[ThreadPoolExecutor(label="laptop", max_threads=1), endpoint],
+        executor_policy="least-loaded",
+        run_dir=str(tmp_path / "run"),
+        error_reporters=[],
+    )
+    nap = plait.python_app(gc_tasks.nap_then_where, executors=["laptop", "gc"])
+    with plait.load(config):
+        pids = [future.result(TIMEOUT) for future in [nap(0.05) for _ in range(60)]]
+    here = sum(pid == os.getpid() for pid in pids)
+    assert len(pids) - here >= 3 * here, f"{here} of {len(pids)} tasks ran on the laptop"

@@ -55,6 +55,7 @@ class GlobusComputeConformance(ExecutorConformance):
         self.stand_in = {
             "label": "kit",
             "max_in_flight": 16,
+            "workers": 8,
             "endpoint_id": endpoint_id,
             "client": service.client(),
             **FAST,

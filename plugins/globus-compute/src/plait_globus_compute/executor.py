@@ -32,7 +32,7 @@ import attrs
 from plait.apps.execution import TaskCall
 from plait.concurrency import cancel_and_notify
 from plait.errors import ExecutorFailureError, ExecutorUnavailableError
-from plait.interfaces import Executor, LightFuture, TaskDescription
+from plait.interfaces import Capacity, Executor, LightFuture, TaskDescription
 from plait.serialization import SerializerChain
 from plait.validators import flag, int_at_least, non_empty_str, required
 from plait_globus_compute import options, payload, remote, sdk, versions
@@ -81,6 +81,10 @@ class GlobusComputeExecutor(Executor):
     * ``max_in_flight``: the most tasks sent to the service and not finished; the
       others wait here, where ``cancel`` can still stop them, and go in groups once
       half of the tasks out have finished (default: no limit).
+    * ``workers``: how many tasks the endpoint runs at once (its engine's workers),
+      which the client cannot ask the service; given, :meth:`capacity` reports it, so
+      that ``executor_policy = "least-loaded"`` weighs this endpoint by it (default:
+      unknown, counted as one slot).
     * ``mpi``: the endpoint's engine is ``GlobusMPIEngine``: MPI tasks are sent with
       their layout, other tasks as one rank on one node.
     * ``require_online``: ``start`` fails with ``PLT-220`` unless the endpoint is online
@@ -109,6 +113,7 @@ class GlobusComputeExecutor(Executor):
         default=options.MAX_PAYLOAD_BYTES, validator=int_at_least(1)
     )
     max_in_flight: int | None = attrs.field(default=None, validator=int_at_least(1, optional=True))
+    workers: int | None = attrs.field(default=None, validator=int_at_least(1, optional=True))
     mpi: bool = attrs.field(default=False, validator=flag)
     require_online: bool = attrs.field(default=True, validator=flag)
 
@@ -229,6 +234,13 @@ class GlobusComputeExecutor(Executor):
         self._sdk = executor
         self._sdk_executors.append(executor)
         return executor
+
+    def capacity(self) -> Capacity | None:
+        """``workers`` slots while the executor takes tasks (EXE-008); None when
+        ``workers`` is not given or the executor is not running."""
+        if self.workers is None or not self._accepting or self._sdk is None:
+            return None
+        return Capacity(self.workers, 0)
 
     def shutdown(self, wait: bool = True) -> None:
         """Let outstanding tasks finish (``wait``); cancel the tasks still held here, fail
