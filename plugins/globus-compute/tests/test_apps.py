@@ -81,21 +81,33 @@ def test_an_apps_own_serializers_carry_its_task_and_result(loaded: Any) -> None:
 
 
 def test_least_loaded_shifts_work_to_the_endpoint_with_free_workers(
-    options: dict[str, Any], tmp_path: Path
+    options: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One workflow over a local one-thread executor and the endpoint (8 workers):
-    least-loaded sends most tasks where they finish first."""
-    from plait_threads import ThreadPoolExecutor
-
+    """One workflow over a local htex executor (one worker) and the endpoint (8
+    workers): least-loaded sends most tasks where they finish first."""
+    here = str(Path(gc_tasks.__file__).parent)  # htex's worker processes import gc_tasks
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    )
+    laptop = {
+        "kind": "htex",
+        "label": "laptop",
+        "max_workers_per_node": 1,
+        "serializers": ["cloudpickle"],
+    }
     endpoint = {"kind": "globus-compute", "label": "gc", "workers": 8, **options}
     config = plait.Config(
-        executors=[ThreadPoolExecutor(label="laptop", max_threads=1), endpoint],
+        executors=[laptop, endpoint],
         executor_policy="least-loaded",
         run_dir=str(tmp_path / "run"),
         error_reporters=[],
     )
     nap = plait.python_app(gc_tasks.nap_then_where, executors=["laptop", "gc"])
-    with plait.load(config):
+    with plait.load(config) as dfk:
         pids = [future.result(TIMEOUT) for future in [nap(0.05) for _ in range(60)]]
-    here = sum(pid == os.getpid() for pid in pids)
-    assert len(pids) - here >= 3 * here, f"{here} of {len(pids)} tasks ran on the laptop"
+        choices = dict(dfk.dispatcher.choices)
+    on_laptop = choices.get(("nap_then_where", "laptop"), 0)
+    on_endpoint = choices.get(("nap_then_where", "gc"), 0)
+    assert on_laptop + on_endpoint == len(pids) == 60
+    assert on_endpoint >= 3 * on_laptop, f"{on_laptop} of 60 tasks ran on the laptop"
+    assert os.getpid() not in pids  # every task ran in a worker process
