@@ -7,7 +7,7 @@
     future completed <-- outcome tuple <-- result queue (AMQPS)   <--  remote.run(...)
 
 At ``start`` the executor checks that the endpoint is online, registers one function,
-:func:`plait_globus_compute.remote.run`, and creates the SDK's ``Executor``. Every task
+``plait_globus_compute.remote.run``, and creates the SDK's ``Executor``. Every task
 is a call of that function with the kernel's task wrapper, the task's arguments and this
 side's versions; the endpoint's workers need plait and plait-globus-compute installed.
 Bash apps, walltime, staging and MPI apps run there exactly as on plait's own executors
@@ -69,7 +69,7 @@ class GlobusComputeExecutor(Executor):
     * ``client``: a ``globus_compute_sdk.Client`` (in Python only); default: the SDK's
       own login (a client identity from ``GLOBUS_COMPUTE_CLIENT_ID`` and
       ``GLOBUS_COMPUTE_CLIENT_SECRET`` when they are set).
-    * ``function_id``: the id of :func:`plait_globus_compute.remote.run` registered
+    * ``function_id``: the id of ``plait_globus_compute.remote.run`` registered
       beforehand (an endpoint that allows listed functions only); default: registered
       at ``start``.
     * ``user_endpoint_config``: values for a multi-user endpoint's configuration
