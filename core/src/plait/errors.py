@@ -472,7 +472,7 @@ class EndpointVersionMismatchError(ExecutorFailureError):
     names both sides' versions and quotes the endpoint's error."""
 
     code = "PLT-222"
-    title = "endpoint's Python or packages differ from the submitting side"
+    title = "endpoint Python or packages differ from the submitting side"
     default_hint = (
         "install the same Python version, plait and plait-globus-compute (and the "
         "task's own modules) in the endpoint's worker environment, e.g. through its "
