@@ -480,6 +480,80 @@ class EndpointVersionMismatchError(ExecutorFailureError):
     )
 
 
+# --- data staging ------------------------------------------------------------------
+
+
+class StagingError(PlaitError):
+    """Moving a task's input or output file failed: the server refused or could not be
+    reached, the transfer broke off, or the copy did not match its checksum. The
+    message names the file's URL and quotes the cause; only the tasks that need the
+    file fail."""
+
+    code = "PLT-400"
+    title = "file staging failed"
+    default_hint = "check that the URL is right and its server reachable from where staging runs"
+
+
+class UnknownSchemeError(StagingError):
+    """A task's ``inputs`` or ``outputs`` name a URL scheme that none of its executor's
+    stagers accepts. The message lists the stagers the executor has and the plugin that
+    handles the scheme, when plait knows one."""
+
+    code = "PLT-401"
+    title = "no stager for this URL scheme"
+    default_hint = "install the stager plugin for the scheme, or add it to the executor's staging"
+
+
+class StagingPathError(StagingError):
+    """A staged file's path lies outside the roots its stager allows (its
+    ``allowed_roots`` option), or two files of one task would be staged to the same
+    local name."""
+
+    code = "PLT-402"
+    title = "file path not allowed for staging"
+    default_hint = "use a path under the stager's allowed_roots, or widen allowed_roots"
+
+
+class StageOutUnsupportedError(StagingError):
+    """A task lists an output whose stager can only stage files in, so the file the
+    app writes could never reach its URL; the task fails before it runs."""
+
+    code = "PLT-403"
+    title = "stager cannot publish outputs"
+    default_hint = "write outputs to a local path or a URL whose stager supports stage_out"
+
+
+class ConsentRequiredError(StagingError):
+    """Globus Transfer refused a transfer because the user has not consented to a
+    collection's ``data_access`` scope (Globus Connect Server v5 mapped collections).
+    The message names the collections and the exact scopes missing."""
+
+    code = "PLT-410"
+    title = "Globus consent required for a collection"
+    default_hint = "run `plait globus login --collection ID` for the collections named"
+
+
+class GlobusLoginRequiredError(StagingError):
+    """No Globus tokens are stored for plait, or they expired and cannot be refreshed,
+    so Globus Transfer cannot be called."""
+
+    code = "PLT-411"
+    title = "Globus login required"
+    default_hint = "run `plait globus login` (tokens are kept in your config directory)"
+
+
+class TransferPermissionError(StagingError):
+    """Globus Transfer refused access to a path on a collection: the user's identity is
+    not allowed to read (stage-in) or write (stage-out) there."""
+
+    code = "PLT-412"
+    title = "permission denied on a Globus collection"
+    default_hint = (
+        "ask the collection's administrator for access to the path, or use a path your "
+        "identity may read or write"
+    )
+
+
 # --- memoization and checkpoints ---------------------------------------------------
 
 

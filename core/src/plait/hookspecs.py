@@ -17,7 +17,8 @@ import pluggy
 if TYPE_CHECKING:
     import plait.errors
     from plait.config import Config
-    from plait.interfaces import Component, ErrorContext, Executor, TaskDescription
+    from plait.data.files import File
+    from plait.interfaces import Component, ErrorContext, Executor, Stager, TaskDescription
     from plait.kernel.events import TaskEvent
     from plait.registry import Registry
 
@@ -75,6 +76,19 @@ def plait_choose_executor(task: TaskDescription, executors: Sequence[Executor]) 
     candidates. The first non-None answer wins, before the configured
     ``Config.executor_policy`` (``round-robin`` by default, or ``least-loaded``), which
     decides when every implementation returns None.
+    """
+
+
+@hookspec(firstresult=True)
+def plait_resolve_stager(
+    file: File, executor: Executor, stagers: Sequence[Stager]
+) -> Stager | None:
+    """Pick the stager that moves ``file`` for a task on ``executor``, among the
+    executor's ``stagers`` or any other.
+
+    Called on the dispatcher thread when a task with ``inputs`` or ``outputs`` is
+    launched, once per file. The first non-None answer wins; None from every plugin
+    means "the first of ``stagers`` that accepts the file" (``interface-specs/stager.md``).
     """
 
 

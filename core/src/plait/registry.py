@@ -52,6 +52,17 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
 so that a missing one is named with its ``pip install`` line."""
 
 
+SCHEME_PLUGINS: dict[str, str] = {
+    "http": "plait-http",
+    "https": "plait-http",
+    "ftp": "plait-http",
+    "rsync": "plait-rsync",
+    "globus": "plait-globus-transfer",
+}
+"""The first-party distribution whose stager handles each URL scheme, named when no
+installed stager accepts a file's scheme."""
+
+
 def install_hint(kind: str, name: str, installed: list[str]) -> str:
     """How to get the ``kind`` component ``name``: its distribution's ``pip install``
     line, else the installed name it is closest to."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import threading
@@ -22,6 +23,7 @@ from plait.conformance.base import (
 from plait.data.files import File
 from plait.errors import MissingInputFileError, MissingOutputsError
 from plait.interfaces import Stager
+from plait.interfaces.stager import STAGING_MODES
 
 STAGER_CAPABILITIES = frozenset({"stage_out"})
 """Capabilities ``interface-specs/stager.md`` defines."""
@@ -47,7 +49,7 @@ class StagerConformance(ConformanceBase):
     whose defaults make plain local paths under ``tmp_path``."""
 
     kind: ClassVar[str] = "stager"
-    spec_version: ClassVar[str] = "0.1"
+    spec_version: ClassVar[str] = "0.2"
     timeout: ClassVar[float] = TIMEOUT
 
     @pytest.fixture
@@ -56,6 +58,13 @@ class StagerConformance(ConformanceBase):
         instance = self.make(component_kwargs)
         assert isinstance(instance, Stager)
         return instance
+
+    @pytest.fixture
+    def workdir(self, tmp_path: Path) -> str:
+        """The task's staging directory the kit passes to ``stage_in``/``stage_out``."""
+        path = tmp_path / "kit-workdir"
+        path.mkdir()
+        return str(path)
 
     @pytest.fixture
     def make_input(self, tmp_path: Path) -> MakeInput:
@@ -77,7 +86,8 @@ class StagerConformance(ConformanceBase):
 
     @pytest.fixture
     def make_output(self, tmp_path: Path) -> MakeOutput:
-        """``make_output(name)``: a File for an output; the kit writes its ``filepath``."""
+        """``make_output(name)``: a File for an output location (its URL); the kit writes
+        the content at the stager's ``local_path`` for it, as a task would."""
         root = tmp_path / "kit-outputs"
 
         def make(name: str) -> File:
@@ -99,6 +109,7 @@ class StagerConformance(ConformanceBase):
         """Assert ``staged`` (what stage_in returned) is a usable copy of ``original``."""
         assert isinstance(staged, File), f"stage_in returned {type(staged).__name__}, not File"
         assert staged.url == original.url, f"stage_in of {original.url} returned {staged.url}"
+        assert isinstance(staged.filepath, str), "the staged File's filepath is not a str"
         local = Path(staged.filepath)
         assert local.is_file(), f"stage_in of {original.url}: {staged.filepath} is not a file"
         assert local.read_bytes() == content, f"{staged.filepath} has other content"
@@ -113,10 +124,13 @@ class StagerConformance(ConformanceBase):
         assert cls.schemes, "schemes must not be empty"
         bad = sorted(s for s in cls.schemes if not (isinstance(s, str) and SCHEME_RE.fullmatch(s)))
         assert not bad, f"schemes must be lowercase URL schemes of 2+ characters: {bad}"
+        modes = cls.modes
+        assert isinstance(modes, frozenset) and modes, "modes must be a non-empty frozenset"
+        assert modes <= STAGING_MODES, f"unknown modes {sorted(modes - STAGING_MODES)}"
 
     @requirement("STG-002")
     def test_construction_is_cheap_and_instances_pickle(
-        self, component_kwargs: dict[str, Any], make_input: MakeInput
+        self, component_kwargs: dict[str, Any], make_input: MakeInput, workdir: str
     ) -> None:
         threads, pids = set(threading.enumerate()), child_pids()
         stager = self.make(component_kwargs)
@@ -133,24 +147,31 @@ class StagerConformance(ConformanceBase):
         assert type(copy) is type(stager)
         content = content_for("pickled")
         file = make_input("pickled.dat", content)
-        self.check_staged(file, copy.stage_in(file), content)
+        self.check_staged(file, copy.stage_in(file, workdir), content)
 
     @requirement("STG-003")
     def test_stage_in_returns_a_readable_local_file(
-        self, stager: Stager, make_input: MakeInput
+        self, stager: Stager, make_input: MakeInput, workdir: str
     ) -> None:
         content = content_for("input")
         file = make_input("input.dat", content)
-        self.check_staged(file, stager.stage_in(file), content)
+        staged = stager.stage_in(file, workdir)
+        self.check_staged(file, staged, content)
+        assert staged.filepath == stager.local_path(file, workdir), (
+            f"stage_in put {file.url} at {staged.filepath}, not at local_path() "
+            f"{stager.local_path(file, workdir)}"
+        )
         again = File(file.url)
-        self.check_staged(again, stager.stage_in(again), content)  # a retry
-        self.check_staged(file, stager.stage_in(File(file.url)), content)  # source still there
+        self.check_staged(again, stager.stage_in(again, workdir), content)  # a retry
+        self.check_staged(file, stager.stage_in(File(file.url), workdir), content)  # source kept
 
     @requirement("STG-004")
     def test_missing_input_raises_missing_input_file_error(
-        self, stager: Stager, missing_input: File
+        self, stager: Stager, missing_input: File, workdir: str
     ) -> None:
-        finished, outcome = call_with_timeout(lambda: stager.stage_in(missing_input), self.timeout)
+        finished, outcome = call_with_timeout(
+            lambda: stager.stage_in(missing_input, workdir), self.timeout
+        )
         assert finished, f"stage_in of a missing input hung for {self.timeout} s"
         assert isinstance(outcome, MissingInputFileError), (
             f"stage_in of a missing input gave {type(outcome).__name__}: {outcome}, "
@@ -162,7 +183,7 @@ class StagerConformance(ConformanceBase):
 
     @requirement("STG-005")
     def test_one_instance_is_safe_from_many_threads(
-        self, stager: Stager, make_input: MakeInput
+        self, stager: Stager, make_input: MakeInput, tmp_path: Path
     ) -> None:
         names = [f"t{t}-f{i}.dat" for t in range(THREADS) for i in range(FILES_PER_THREAD)]
         files = {name: make_input(name, content_for(name)) for name in names}
@@ -173,8 +194,11 @@ class StagerConformance(ConformanceBase):
             problems = []
             for i in range(FILES_PER_THREAD):
                 name = f"t{thread}-f{i}.dat"
+                workdir = tmp_path / "kit-workdirs" / name  # one task's directory each
+                workdir.mkdir(parents=True)
                 try:
-                    self.check_staged(files[name], stager.stage_in(files[name]), content_for(name))
+                    staged = stager.stage_in(files[name], str(workdir))
+                    self.check_staged(files[name], staged, content_for(name))
                 except Exception as exc:  # AssertionError included
                     problems.append(f"{name}: {type(exc).__name__}: {exc}")
             return problems
@@ -186,25 +210,38 @@ class StagerConformance(ConformanceBase):
             + "; ".join(problems[:3])
         )
 
+    @requirement("STG-006")
+    def test_a_failed_stage_in_leaves_no_partial_file(
+        self, stager: Stager, missing_input: File, workdir: str
+    ) -> None:
+        with pytest.raises(Exception):  # noqa: B017 - STG-004 checks which
+            stager.stage_in(missing_input, workdir)
+        assert not os.path.exists(stager.local_path(missing_input, workdir)) or (
+            stager.local_path(missing_input, workdir) == missing_input.path
+        ), f"a failed stage_in of {missing_input.url} left a file behind"
+        left = sorted(p.name for p in Path(workdir).iterdir())
+        assert not left, f"a failed stage_in of {missing_input.url} left {left} in the workdir"
+
     # --- extended tier -------------------------------------------------------------
 
     @requirement("STG-101", capability="stage_out")
     def test_stage_out_publishes_written_outputs(
-        self, stager: Stager, make_output: MakeOutput, read_output: ReadOutput
+        self, stager: Stager, make_output: MakeOutput, read_output: ReadOutput, workdir: str
     ) -> None:
         names = [f"out-{i}.dat" for i in range(THREADS)]
         outputs = {name: make_output(name) for name in names}
         for name, file in outputs.items():
+            file.local_path = stager.local_path(file, workdir)
             Path(file.filepath).parent.mkdir(parents=True, exist_ok=True)
             Path(file.filepath).write_bytes(content_for(name))
         first = names[0]
-        stage_out: Callable[[File], object] = stager.stage_out
-        assert stage_out(outputs[first]) is None, "stage_out must return None"
+        stage_out: Callable[[File, str], object] = stager.stage_out
+        assert stage_out(outputs[first], workdir) is None, "stage_out must return None"
         barrier = threading.Barrier(len(names) - 1)
 
         def publish(name: str) -> None:
             barrier.wait(timeout=self.timeout)
-            stager.stage_out(outputs[name])
+            stager.stage_out(outputs[name], workdir)
 
         with ThreadPoolExecutor(THREADS, thread_name_prefix="plait-kit-stg") as pool:
             list(pool.map(publish, names[1:]))
@@ -217,10 +254,11 @@ class StagerConformance(ConformanceBase):
 
     @requirement("STG-102", capability="stage_out")
     def test_stage_out_of_an_unwritten_output_raises(
-        self, stager: Stager, make_output: MakeOutput
+        self, stager: Stager, make_output: MakeOutput, workdir: str
     ) -> None:
         file = make_output("never-written.dat")
-        finished, outcome = call_with_timeout(lambda: stager.stage_out(file), self.timeout)
+        file.local_path = stager.local_path(file, workdir)
+        finished, outcome = call_with_timeout(lambda: stager.stage_out(file, workdir), self.timeout)
         assert finished, f"stage_out of an unwritten output hung for {self.timeout} s"
         assert isinstance(outcome, MissingOutputsError), (
             f"stage_out of an unwritten output gave {type(outcome).__name__}: {outcome!r}, "
