@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     import plait.errors
     from plait.config import Config
     from plait.data.files import File
@@ -89,6 +91,15 @@ def plait_resolve_stager(
     Called on the dispatcher thread when a task with ``inputs`` or ``outputs`` is
     launched, once per file. The first non-None answer wins; None from every plugin
     means "the first of ``stagers`` that accepts the file" (``interface-specs/stager.md``).
+    """
+
+
+@hookspec
+def plait_add_commands(group: click.Group) -> None:
+    """Add subcommands to the ``plait`` command line: ``group.add_command(globus)``.
+
+    Called once, when a ``plait`` invocation first looks up a subcommand it does not
+    know (or lists them for ``--help``).
     """
 
 

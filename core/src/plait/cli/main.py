@@ -50,7 +50,28 @@ def plugin_report() -> list[dict[str, Any]]:
     return report
 
 
-@click.group()
+class PlaitGroup(click.Group):
+    """The ``plait`` command group: the core's subcommands plus those plugins add
+    through ``plait_add_commands`` (loaded when a subcommand is looked up)."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            get_plugin_system().hook.plait_add_commands(group=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=PlaitGroup)
 @click.version_option(package_name="plait")
 def main() -> None:
     """plait: parallel scripting for science."""
