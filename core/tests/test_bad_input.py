@@ -11,6 +11,8 @@ import pytest
 
 import plait
 from plait import File, python_app
+from plait.builtins import LocalFileStager
+from plait.data.staging import unknown_scheme
 from plait.errors import (
     ComponentNotFoundError,
     ConfigError,
@@ -20,6 +22,7 @@ from plait.errors import (
     NoDataFlowKernelError,
     PlaitError,
     UnknownExecutorError,
+    UnknownSchemeError,
     all_error_classes,
 )
 from plait_threads import ThreadPoolExecutor
@@ -163,8 +166,14 @@ def test_input_with_unknown_scheme(dfk: plait.DataFlowKernel) -> None:
         return "never"
 
     exc = read(inputs=[File("nosuchscheme://host/data")]).exception(timeout=30)
-    assert isinstance(exc, ComponentNotFoundError)
-    assert "nosuchscheme" in str(exc)
+    assert isinstance(exc, UnknownSchemeError)
+    assert_plait_error(exc, "PLT-401")
+    assert "nosuchscheme://host/data" in exc.message
+    assert "its stagers: local-file" in exc.message  # what the executor has
+    assert "install a stager plugin for 'nosuchscheme'" in exc.hint
+    # a scheme a first-party plugin handles names its distribution
+    missing = unknown_scheme(File("rsync://host/data"), "cluster", [LocalFileStager()])
+    assert "pip install plait-rsync" in missing.hint
 
 
 def test_duplicate_labels() -> None:

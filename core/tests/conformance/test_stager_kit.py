@@ -18,8 +18,13 @@ KIT_REQUIREMENTS = (
     "STG-003",
     "STG-004",
     "STG-005",
+    "STG-006",
     "STG-101",
     "STG-102",
+    "STG-201",
+    "STG-202",
+    "STG-203",
+    "STG-204",
 )
 
 DUMMIES = '''
@@ -37,36 +42,36 @@ from plait.interfaces import Stager
 
 
 class Compliant(Stager):
-    """Copies inputs into a cache directory: follows interface-specs/stager.md."""
+    """Copies inputs into the task's directory: follows interface-specs/stager.md."""
 
     schemes = frozenset({"file", "kitfile"})
+    modes = frozenset({"task", "separate"})
     capabilities = frozenset({"stage_out"})
     maturity = "beta"
 
     def __init__(self, cache_dir=None):
         self.cache_dir = cache_dir
 
-    def _copy_target(self, file):
-        directory = self.cache_dir or tempfile.gettempdir()
-        os.makedirs(directory, exist_ok=True)
-        handle, local = tempfile.mkstemp(prefix="kit-", suffix="-" + file.filename, dir=directory)
-        os.close(handle)
-        return local
-
-    def stage_in(self, file):
+    def stage_in(self, file, workdir):
         if not os.path.isfile(file.path):
             raise MissingInputFileError(f"input {file.url} does not exist", path=file.path)
-        local = self._copy_target(file)
+        local = self.local_path(file, workdir)
+        os.makedirs(workdir, exist_ok=True)
         shutil.copyfile(file.path, local)
         staged = File(file.url)
         staged.local_path = local
         return staged
 
-    def stage_out(self, file):
+    def stage_out(self, file, workdir):
         if not os.path.isfile(file.filepath):
             raise MissingOutputsError(f"output {file.url} was not written", missing=[file.url])
         if file.filepath != file.path:
             shutil.copyfile(file.filepath, file.path)
+
+
+def in_kernel():
+    """True on the threads the kit's kernel tier runs stagers on."""
+    return threading.current_thread().name.startswith(("plait-kit-kernel", "plait-staging"))
 
 
 # --- STG-001 ---------------------------------------------------------------------------
@@ -104,10 +109,11 @@ class RequiresOptions(Compliant):
 class ConsumesSource(Compliant):
     """Moves the input instead of copying it: a retry finds nothing."""
 
-    def stage_in(self, file):
+    def stage_in(self, file, workdir):
         if not os.path.isfile(file.path):
             raise MissingInputFileError(f"input {file.url} does not exist", path=file.path)
-        local = self._copy_target(file)
+        local = self.local_path(file, workdir)
+        os.makedirs(workdir, exist_ok=True)
         os.replace(file.path, local)
         staged = File(file.url)
         staged.local_path = local
@@ -118,45 +124,93 @@ class ConsumesSource(Compliant):
 
 
 class RaisesFileNotFound(Compliant):
-    def stage_in(self, file):
-        if not os.path.isfile(file.path):
+    def stage_in(self, file, workdir):
+        if not os.path.isfile(file.path) and not in_kernel():
             raise FileNotFoundError(file.path)
-        return super().stage_in(file)
+        return super().stage_in(file, workdir)
 
 
 class ErrorWithoutURL(Compliant):
-    def stage_in(self, file):
-        if not os.path.isfile(file.path):
+    def stage_in(self, file, workdir):
+        if not os.path.isfile(file.path) and not in_kernel():
             raise MissingInputFileError("an input is missing")
-        return super().stage_in(file)
+        return super().stage_in(file, workdir)
 
 
 # --- STG-005 ---------------------------------------------------------------------------
 
 
 class Racy(Compliant):
-    def stage_in(self, file):
+    def stage_in(self, file, workdir):
         self._current = file
         time.sleep(0.005)
-        return super().stage_in(self._current)
+        return super().stage_in(self._current, workdir)
+
+
+# --- STG-006 ---------------------------------------------------------------------------
+
+
+class LeavesPartialFile(Compliant):
+    def stage_in(self, file, workdir):
+        if not os.path.isfile(file.path):
+            os.makedirs(workdir, exist_ok=True)
+            with open(self.local_path(file, workdir), "wb") as partial:
+                partial.write(b"half")
+        return super().stage_in(file, workdir)
 
 
 # --- STG-101 (stage_out) ----------------------------------------------------------------
 
 
 class DeletesOutputs(Compliant):
-    def stage_out(self, file):
-        super().stage_out(file)
-        os.remove(file.path)
+    def stage_out(self, file, workdir):
+        super().stage_out(file, workdir)
+        if not in_kernel():
+            os.remove(file.path)
 
 
 # --- STG-102 (stage_out) ----------------------------------------------------------------
 
 
 class IgnoresMissingOutputs(Compliant):
-    def stage_out(self, file):
+    def stage_out(self, file, workdir):
         if os.path.isfile(file.filepath):
-            super().stage_out(file)
+            super().stage_out(file, workdir)
+
+
+# --- STG-201..204: through the kernel ---------------------------------------------------
+
+
+class FailsInTheKernel(Compliant):
+    """Stages in when called directly, not when the kernel calls."""
+
+    def stage_in(self, file, workdir):
+        staged = super().stage_in(file, workdir)
+        if in_kernel():
+            raise RuntimeError(f"cannot stage {file.url} here")
+        return staged
+
+
+class PublishesNothingInTheKernel(Compliant):
+    def stage_out(self, file, workdir):
+        if not in_kernel():
+            super().stage_out(file, workdir)
+
+
+class NamelessErrorInTheKernel(Compliant):
+    def stage_in(self, file, workdir):
+        if not os.path.isfile(file.path) and in_kernel():
+            raise MissingInputFileError("an input is missing")
+        return super().stage_in(file, workdir)
+
+
+class LeavesFilesInTheWorkingDir(Compliant):
+    def stage_in(self, file, workdir):
+        if in_kernel():
+            os.makedirs(os.path.dirname(workdir), exist_ok=True)
+            with open(os.path.join(os.path.dirname(workdir), "left-behind"), "w") as left:
+                left.write(file.url)
+        return super().stage_in(file, workdir)
 
 
 # --- no capability -----------------------------------------------------------------------
@@ -165,7 +219,7 @@ class IgnoresMissingOutputs(Compliant):
 class StageInOnly(Compliant):
     capabilities = frozenset()
 
-    def stage_out(self, file):
+    def stage_out(self, file, workdir):
         raise NotImplementedError("this stager cannot publish files")
 '''
 
@@ -197,13 +251,22 @@ BROKEN = [
     Broken("Racy", "STG-005", "test_one_instance_is_safe_from_many_threads"),
     Broken("DeletesOutputs", "STG-101", "test_stage_out_publishes_written_outputs"),
     Broken("IgnoresMissingOutputs", "STG-102", "test_stage_out_of_an_unwritten_output_raises"),
+    Broken("LeavesPartialFile", "STG-006", "test_a_failed_stage_in_leaves_no_partial_file"),
+    Broken("FailsInTheKernel", "STG-201", "test_an_app_reads_its_staged_input"),
+    Broken("PublishesNothingInTheKernel", "STG-202", "test_an_apps_output_is_published"),
+    Broken("NamelessErrorInTheKernel", "STG-203", "test_a_failed_stage_in_fails_only_its_task"),
+    Broken(
+        "LeavesFilesInTheWorkingDir", "STG-204", "test_task_mode_leaves_nothing_in_the_working_dir"
+    ),
 ]
 
 
 def run_dummy(pytester: pytest.Pytester, cls: str) -> kitrun.KitRun:
     """Run the stager kit on dummy ``cls``."""
     module = KIT_MODULE.format(cls=cls)
-    return kitrun.run_kit(pytester, dummies=DUMMIES, module=module, component=cls, kind="stager")
+    return kitrun.run_kit(
+        pytester, dummies=DUMMIES, module=module, component=cls, kind="stager", spec_version="0.2"
+    )
 
 
 def test_the_cases_cover_every_requirement_of_the_kit() -> None:
@@ -214,12 +277,13 @@ def test_the_cases_cover_every_requirement_of_the_kit() -> None:
 
 def test_compliant_dummy_passes_every_requirement(pytester: pytest.Pytester) -> None:
     run = run_dummy(pytester, "Compliant")
-    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=7, extended=("STG-101", "STG-102"))
+    extended = ("STG-101", "STG-102", "STG-202")
+    kitrun.assert_compliant(run, KIT_REQUIREMENTS, passed=15, extended=extended)
 
 
 def test_stage_in_only_stagers_skip_the_stage_out_tests(pytester: pytest.Pytester) -> None:
     run = run_dummy(pytester, "StageInOnly")
-    skipped = {"STG-101": "stage_out", "STG-102": "stage_out"}
+    skipped = {"STG-101": "stage_out", "STG-102": "stage_out", "STG-202": "stage_out"}
     kitrun.assert_capability_skips(run, KIT_REQUIREMENTS, skipped)
 
 

@@ -1,4 +1,4 @@
-"""What runs where the task runs: staging, walltime, bash commands, output checks.
+"""What runs where the task runs: staging, walltime, bash commands.
 
 The kernel hands an executor either the app's own function in a
 :class:`~plait.apps.applog.CapturedCall` (the fast path: a plain python app) or a
@@ -23,12 +23,11 @@ import attrs
 
 from plait.apps.applog import APP_LOG_LIMIT, call_captured
 from plait.apps.decorators import AppKind
-from plait.data.files import File
+from plait.data.staging import TaskStaging
 from plait.errors import (
     AppTimeout,
     BashAppNoReturnError,
     BashExitFailure,
-    MissingOutputsError,
 )
 from plait.interfaces.types import MpiRequest
 from plait.procfs import kill_session
@@ -57,8 +56,7 @@ class TaskCall:
     name: str
     kind: AppKind = "python"
     walltime: float | None = None
-    stage_in: Sequence[File] = ()
-    check_outputs: Sequence[File] = ()
+    staging: TaskStaging | None = None
     stdout: tuple[str, str] | None = None
     stderr: tuple[str, str] | None = None
     mpi: MpiRequest | None = None
@@ -75,8 +73,12 @@ class TaskCall:
         return self._run(*args, **kwargs)
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
-        if self.stage_in:
-            _stage_in(self.stage_in)
+        if self.staging is None:
+            return self._run_app(args, kwargs)
+        with self.staging.around(self.name, kwargs):
+            return self._run_app(args, kwargs)
+
+    def _run_app(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         if self.kind == "bash":
             result = self._run_bash(args, kwargs)
         elif self.kind == "mpi":
@@ -96,13 +98,6 @@ class TaskCall:
             result = _call_with_walltime(self.func, self.name, self.walltime, args, kwargs)
         else:
             result = self.func(*args, **kwargs)
-        if self.check_outputs:
-            missing = [f.filepath for f in self.check_outputs if not os.path.exists(f.filepath)]
-            if missing:
-                raise MissingOutputsError(
-                    f"app {self.name!r} finished but did not create: {', '.join(missing)}",
-                    missing=missing,
-                )
         return result
 
     def _run_bash(self, args: Sequence[Any], kwargs: dict[str, Any]) -> int:
@@ -118,27 +113,6 @@ class TaskCall:
 
             env = mpi_environment(self.name, self.mpi)
         return run_command(command, self.name, self.walltime, self.stdout, self.stderr, env)
-
-
-def _stage_in(files: Sequence[File]) -> None:
-    from plait.plugins import registry
-
-    stagers = registry("stager")
-    for file in files:
-        stager_cls = _stager_for(stagers.items(), file)
-        file.local_path = stager_cls().stage_in(file).filepath
-
-
-def _stager_for(items: list[tuple[str, type[Any]]], file: File) -> type[Any]:
-    for _name, cls in items:
-        if file.scheme in cls.schemes:
-            return cls
-    from plait.errors import ComponentNotFoundError
-
-    raise ComponentNotFoundError(
-        f"no installed stager handles {file.scheme!r} URLs like {file.url!r}",
-        hint=f"install a stager plugin for the {file.scheme!r} scheme",
-    )
 
 
 def _short(value: Any, limit: int = 60) -> str:

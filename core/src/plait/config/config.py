@@ -110,13 +110,39 @@ def component_option(
     return convert
 
 
+STAGING_KEYS = ("staging", "working_dir")
+"""Keys of an executor table that the kernel reads (``interface-specs/stager.md``),
+not the executor class."""
+
+
+def split_staging(table: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An executor table without its :data:`STAGING_KEYS`, and those keys."""
+    rest = {k: v for k, v in table.items() if k not in STAGING_KEYS}
+    return rest, {k: table[k] for k in STAGING_KEYS if k in table}
+
+
+def _working_dir(value: Any, i: int) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(
+            f"executors[{i}].working_dir must be a path, got {value!r}", option="working_dir"
+        )
+    return os.fspath(value)
+
+
 def _executors(value: Any) -> list[Executor]:
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"executors must be a list, got {type(value).__name__}")
     built: list[Executor] = []
     for i, item in enumerate(value):
         if isinstance(item, Mapping):
-            item = build_component("executor", item, f"executors[{i}]", check_maturity=False)
+            table, kernel_keys = split_staging(item)
+            item = build_component("executor", table, f"executors[{i}]", check_maturity=False)
+            if "staging" in kernel_keys:
+                from plait.data.staging import stager_list
+
+                item.staging = stager_list(kernel_keys["staging"], f"executors[{i}].staging")
+            if "working_dir" in kernel_keys:
+                item.working_dir = _working_dir(kernel_keys["working_dir"], i)
         if not isinstance(item, Executor):
             raise ConfigError(
                 f"executors[{i}] is a {type(item).__name__}, not an executor",

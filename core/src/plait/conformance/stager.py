@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,7 +23,7 @@ from plait.conformance.base import (
 )
 from plait.data.files import File
 from plait.errors import MissingInputFileError, MissingOutputsError
-from plait.interfaces import Stager
+from plait.interfaces import Executor, Stager, TaskDescription
 from plait.interfaces.stager import STAGING_MODES
 
 STAGER_CAPABILITIES = frozenset({"stage_out"})
@@ -265,3 +266,149 @@ class StagerConformance(ConformanceBase):
             "not MissingOutputsError"
         )
         assert file.url in str(outcome), f"the error does not name the URL {file.url}: {outcome}"
+
+    # --- kernel tier: the stager inside a real kernel -----------------------------------
+
+    @pytest.fixture(params=["task", "separate"])
+    def mode(self, request: pytest.FixtureRequest) -> str:
+        """Each mode the stager declares (the kernel tier runs once per mode)."""
+        mode = str(request.param)
+        if mode not in self.component_class.modes:
+            pytest.skip(f"mode {mode!r} not declared by {self.component_class.__qualname__}")
+        return mode
+
+    @pytest.fixture
+    def kernel(self, component_kwargs: dict[str, Any], mode: str, tmp_path: Path) -> Iterator[Any]:
+        """A kernel whose one executor runs tasks on threads of this process and stages
+        their files with the stager under test, in ``mode``."""
+        with self.kit_kernel(component_kwargs, mode, tmp_path) as dfk:
+            yield dfk
+
+    @pytest.fixture
+    def task_kernel(self, component_kwargs: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
+        """The kernel of :meth:`kernel` in ``task`` mode."""
+        if "task" not in self.component_class.modes:
+            pytest.skip(f"mode 'task' not declared by {self.component_class.__qualname__}")
+        with self.kit_kernel(component_kwargs, "task", tmp_path) as dfk:
+            yield dfk
+
+    @contextlib.contextmanager
+    def kit_kernel(
+        self, component_kwargs: dict[str, Any], mode: str, tmp_path: Path
+    ) -> Iterator[Any]:
+        import plait
+
+        stager = self.make(component_kwargs)
+        object.__setattr__(stager, "modes", frozenset({mode}))  # the instance's mode only
+        executor = KitThreadExecutor(label="kit")
+        executor.staging = [stager]
+        executor.working_dir = str(tmp_path / "kit-working-dir")
+        config = plait.Config(
+            executors=[executor], run_dir=str(tmp_path / "kit-run"), error_reporters=[]
+        )
+        with plait.load(config) as dfk:
+            yield dfk
+
+    @requirement("STG-201")
+    def test_an_app_reads_its_staged_input(self, kernel: Any, make_input: MakeInput) -> None:
+        import plait
+
+        content = content_for("app-input")
+        file = make_input("app-input.dat", content)
+        read = plait.python_app(kit_read_input)
+        assert read(inputs=[file]).result(self.timeout) == content
+        assert file.local_path is None, "staging changed the caller's File"
+
+    @requirement("STG-202", capability="stage_out")
+    def test_an_apps_output_is_published(
+        self, kernel: Any, make_output: MakeOutput, read_output: ReadOutput
+    ) -> None:
+        import plait
+
+        file = make_output("app-output.dat")
+        content = content_for("app-output")
+        write = plait.python_app(kit_write_output)(content, outputs=[file])
+        assert write.outputs[0].result(self.timeout).url == file.url
+        assert write.done() and write.exception() is None
+        assert read_output(file) == content, f"{file.url} has other content after the task"
+
+    @requirement("STG-203")
+    def test_a_failed_stage_in_fails_only_its_task(self, kernel: Any, missing_input: File) -> None:
+        import plait
+        from plait.errors import DependencyError
+
+        bad = plait.python_app(kit_read_input)(inputs=[missing_input])
+        other = plait.python_app(kit_fail)(fail=False)
+        after = plait.python_app(kit_read_input)(inputs=[bad])
+        error = bad.exception(self.timeout)
+        assert error is not None, f"a task with the missing input {missing_input.url} succeeded"
+        assert missing_input.url in str(error), f"the error does not name the URL: {error}"
+        assert other.result(self.timeout) == 0, "a task without the file failed"
+        assert isinstance(after.exception(self.timeout), DependencyError)
+
+    @requirement("STG-204")
+    def test_task_mode_leaves_nothing_in_the_working_dir(
+        self, task_kernel: Any, make_input: MakeInput, missing_input: File, tmp_path: Path
+    ) -> None:
+        import plait
+
+        read = plait.python_app(kit_read_input)
+        fine = read(inputs=[make_input("kept.dat", content_for("kept"))])
+        fails = plait.python_app(kit_fail)(inputs=[make_input("failed.dat", b"x")])
+        missing = read(inputs=[missing_input])
+        for future in (fine, fails, missing):
+            future.exception(self.timeout)  # done, whichever way
+        root = tmp_path / "kit-working-dir"
+        left = sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+        assert not left, f"staging left {left} in the executor's working_dir"
+
+
+def kit_read_input(inputs: Sequence[File] = ()) -> bytes:
+    """An app: the content of its first input, read at its ``filepath``."""
+    return Path(inputs[0].filepath).read_bytes()
+
+
+def kit_write_output(content: bytes, outputs: Sequence[File] = ()) -> str:
+    """An app: write ``content`` at its first output's ``filepath``."""
+    Path(outputs[0].filepath).write_bytes(content)
+    return outputs[0].filepath
+
+
+def kit_fail(inputs: Sequence[File] = (), fail: bool = True) -> int:
+    """An app that fails (after its inputs were staged), or returns 0."""
+    if fail:
+        raise RuntimeError(f"kit app failing on purpose with {len(inputs)} input(s)")
+    return 0
+
+
+KERNEL_THREADS = "plait-kit-kernel"
+"""The name prefix of the kernel tier's task threads."""
+
+
+class KitThreadExecutor(Executor):
+    """The kernel tier's executor: tasks run on threads of the test's process."""
+
+    capabilities = frozenset()
+    maturity = "beta"
+
+    def __init__(self, label: str = "kit") -> None:
+        self.label = label
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self, run_dir: Path) -> None:
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix=KERNEL_THREADS)
+
+    def submit(
+        self,
+        task: TaskDescription,
+        func: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> Future[Any]:
+        assert self._pool is not None, "not started"
+        return self._pool.submit(func, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait)
+            self._pool = None

@@ -31,6 +31,14 @@ class Executor(Component, abc.ABC):
     """
 
     label: str
+    staging: Sequence[Any] = ()
+    """The stagers that move its tasks' files: names, tables or
+    :class:`~plait.interfaces.Stager` instances (empty: every installed stager). Set by
+    an executor table's ``staging`` key, or as an attribute before the kernel starts."""
+    working_dir: str | None = None
+    """Where its tasks' staged files go, as its workers see the file system (None: the
+    worker's temporary directory for ``task``-mode stagers, ``<run_dir>/staging`` for
+    ``separate`` ones). Set by an executor table's ``working_dir`` key."""
 
     @property
     def runs_mpi(self) -> bool:

@@ -28,6 +28,7 @@ from plait.config.config import (
     default_executors,
 )
 from plait.data.futures import DataFuture
+from plait.data.staging import StagingPlanner
 from plait.errors import (
     CapabilityError,
     ConfigError,
@@ -55,6 +56,8 @@ from plait.scaling import ScalingLoop
 logger = logging.getLogger("plait")
 T = TypeVar("T")
 JOIN_THREADS = 4
+STAGING_THREADS = 8
+"""Staging steps (``separate``-mode stage-ins and stage-outs) that run at once."""
 
 
 class DataFlowKernel:
@@ -71,6 +74,11 @@ class DataFlowKernel:
         executors = self.config.executors or default_executors(enabled)
         self.executors: dict[str, Executor] = {e.label: e for e in executors}
         check_data_locations(self.config.data_locations, self.executors)
+        resolve_stager = self.plugins.hook.plait_resolve_stager
+        self.staging = StagingPlanner(
+            executors, "", resolve_stager if resolve_stager.get_hookimpls() else None
+        )
+        """Each task's staging: the executors' stagers and working directories."""
         self.memo: dict[bytes, Any] = (
             load_checkpoints(self.config.checkpoint_files) if self.config.app_cache else {}
         )
@@ -89,6 +97,7 @@ class DataFlowKernel:
         self.failures = FailureSummary()
         """The run's failed tasks by error code, printed at :meth:`cleanup`."""
         self.run_dir = make_run_dir(self.config.run_dir)
+        self.staging.run_dir = str(self.run_dir)
         self._log_handler = self._start_logging()
         self.queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._ids = itertools.count()
@@ -96,6 +105,7 @@ class DataFlowKernel:
         self._close_lock = threading.Lock()
         self._candidates: dict[str | tuple[str, ...], list[Executor]] = {}
         self._join_pool: ThreadPoolExecutor | None = None
+        self._staging_pool: ThreadPoolExecutor | None = None
         self._join_lock = threading.Lock()
         started: list[Executor] = []
         try:
@@ -285,6 +295,15 @@ class DataFlowKernel:
                 self._join_pool = ThreadPoolExecutor(JOIN_THREADS, thread_name_prefix="plait-join")
             return self._join_pool
 
+    def staging_pool(self) -> ThreadPoolExecutor:
+        """The pool ``separate``-mode staging runs on (created on first use)."""
+        with self._join_lock:
+            if self._staging_pool is None:
+                self._staging_pool = ThreadPoolExecutor(
+                    STAGING_THREADS, thread_name_prefix="plait-staging"
+                )
+            return self._staging_pool
+
     # --- lifecycle ---------------------------------------------------------------
 
     def cleanup(self) -> None:
@@ -312,8 +331,9 @@ class DataFlowKernel:
             except Exception:
                 logger.exception("executor %s failed to shut down", executor.label)
         with self._join_lock:
-            if self._join_pool is not None:
-                self._join_pool.shutdown(wait=True, cancel_futures=True)
+            for pool in (self._join_pool, self._staging_pool):
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
         for reporter in self.reporters:
             reporter.close()
         self._summarize_failures()

@@ -21,9 +21,8 @@ from plait.apps.execution import TaskCall
 from plait.apps.futures import AppFuture
 from plait.apps.streams import AUTO_LOGNAME, auto_log_path, stream_path
 from plait.concurrency import cancel_and_notify
-from plait.data.files import File
 from plait.data.futures import DataFuture
-from plait.errors import DependencyError, JoinAppError
+from plait.errors import DependencyError, JoinAppError, PlaitError
 from plait.interfaces import ErrorContext, TaskDescription
 from plait.kernel.checkpoint import write_checkpoint
 from plait.kernel.dependencies import resolve
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Event kinds (first element of each queued tuple).
-SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE, CANCELLED, CALL, STOP = range(7)
+SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE, CANCELLED, CALL, STOP, STAGED_IN, STAGED_OUT = range(9)
 
 CAPTURED_CACHE = 1024
 """Functions whose :class:`CapturedCall` the dispatcher remembers."""
@@ -121,6 +120,8 @@ class Dispatcher:
             INNER_DONE: self.on_inner_done,
             CANCELLED: self.on_cancelled,
             CALL: self.on_call,
+            STAGED_IN: self.on_staged_in,
+            STAGED_OUT: self.on_staged_out,
         }
 
     # --- the loop --------------------------------------------------------------
@@ -148,7 +149,7 @@ class Dispatcher:
                 handlers[kind](*event[1:])
             except Exception as exc:  # never let one bad event stop the kernel
                 logger.exception("dispatcher failed handling event %r", event[:2])
-                if kind in (SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE):
+                if kind in (SUBMIT, DEP_DONE, EXEC_DONE, INNER_DONE, STAGED_IN, STAGED_OUT):
                     tid = event[1].id if kind == SUBMIT else event[1]
                     rec = self.tasks.get(tid)
                     if rec is not None:
@@ -302,35 +303,82 @@ class Dispatcher:
 
     def launch(self, rec: TaskRecord) -> None:
         app = rec.app
-        func: Callable[..., Any] = app.func
         reason = None
         if app.kind == "join":  # join bodies run in this process, on the join pool
-            fut: Future[Any] = self.kernel.join_pool().submit(func, *rec.args, **rec.kwargs)
+            fut: Future[Any] = self.kernel.join_pool().submit(app.func, *rec.args, **rec.kwargs)
+            self.launched(rec, fut, None)
+            return
+        candidates = rec.candidates
+        if len(candidates) == 1:
+            executor = candidates[0]
         else:
             desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
-            candidates = rec.candidates
-            if len(candidates) == 1:
-                executor = candidates[0]
-            else:
-                executor, reason = self.choose(rec, desc)
-            rec.executor = executor
-            if app.kind != "python" or rec.walltime is not None or rec.inputs or rec.outputs:
-                func = self.task_call(rec)
-            elif self.app_log_limit:
-                func = self.captured_call(func)
+            executor, reason = self.choose(rec, desc)
+        rec.executor = executor
+        if rec.kwargs and ("inputs" in rec.kwargs or "outputs" in rec.kwargs):
             try:
-                fut = executor.submit(desc, func, rec.args, rec.kwargs)
-            except Exception as exc:
-                self.failed_attempt(rec, exc)
+                rec.staging = self.kernel.staging.plan(
+                    app.name, rec.id, rec.attempt, rec.kwargs, executor
+                )
+            except PlaitError as exc:  # no stager, or a stager that cannot: retry is futile
+                self.fail(rec, exc)
                 return
-            if self.load is not None:
-                self.load.launched(rec.id, executor, app.name, fut)
+            if rec.staging is not None and rec.staging.before:
+                rec.state = TaskState.STAGING
+                self.emit(rec, TaskState.STAGING)
+                fut = self.kernel.staging_pool().submit(rec.staging.stage_in)
+                post, tid, attempt = self.queue.put, rec.id, rec.attempt
+                fut.add_done_callback(lambda f: post((STAGED_IN, tid, attempt, reason, f)))
+                return
+        self.submit(rec, executor, reason)
+
+    def submit(self, rec: TaskRecord, executor: Executor, reason: str | None) -> None:
+        """Hand a task (its inputs staged, when staged separately) to its executor."""
+        app = rec.app
+        func: Callable[..., Any] = app.func
+        desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
+        if app.kind != "python" or rec.walltime is not None or rec.staging is not None:
+            func = self.task_call(rec)
+        elif self.app_log_limit:
+            func = self.captured_call(func)
+        try:
+            fut = executor.submit(desc, func, rec.args, rec.kwargs)
+        except Exception as exc:
+            self.failed_attempt(rec, exc)
+            return
+        if self.load is not None:
+            self.load.launched(rec.id, executor, app.name, fut)
+        self.launched(rec, fut, reason)
+
+    def launched(self, rec: TaskRecord, fut: Future[Any], reason: str | None) -> None:
         rec.exec_future = fut
         rec.state = TaskState.LAUNCHED
         self.emit(rec, TaskState.LAUNCHED, reason=reason)
         post = self.queue.put
         tid = rec.id
         fut.add_done_callback(lambda f: post((EXEC_DONE, tid, f)))
+
+    def on_staged_in(self, tid: int, attempt: int, reason: str | None, fut: Future[Any]) -> None:
+        """A task's ``separate``-mode inputs are staged in (or failed to)."""
+        rec = self.tasks.get(tid)
+        if rec is None or rec.attempt != attempt or rec.state is not TaskState.STAGING:
+            return  # cancelled meanwhile
+        exc = fut.exception()
+        if exc is not None:
+            self.failed_attempt(rec, exc)
+        elif rec.executor is not None:
+            self.submit(rec, rec.executor, reason)
+
+    def on_staged_out(self, tid: int, attempt: int, result: Any, fut: Future[Any]) -> None:
+        """A task's ``separate``-mode outputs are staged out (or failed to)."""
+        rec = self.tasks.get(tid)
+        if rec is None or rec.attempt != attempt or rec.state is not TaskState.STAGING:
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self.failed_attempt(rec, exc)
+        else:
+            self.succeed(rec, result)
 
     def task_call(self, rec: TaskRecord) -> TaskCall:
         app = rec.app
@@ -346,8 +394,7 @@ class Dispatcher:
             name=app.name,
             kind=app.kind,
             walltime=rec.walltime,
-            stage_in=tuple(f for f in rec.inputs if isinstance(f, File)),
-            check_outputs=tuple(rec.outputs) if app.kind == "bash" else (),
+            staging=rec.staging.task if rec.staging is not None else None,
             stdout=streams[0],
             stderr=streams[1],
             mpi=rec.resources.mpi(),
@@ -386,6 +433,14 @@ class Dispatcher:
             if type(result) is LoggedResult:
                 self.keep_logs(rec, result.logs)
                 result = result.value
+            if rec.staging is not None and rec.staging.after:
+                rec.state = TaskState.STAGING
+                rec.exec_future = None
+                self.emit(rec, TaskState.STAGING)
+                staged = self.kernel.staging_pool().submit(rec.staging.stage_out)
+                post, attempt = self.queue.put, rec.attempt
+                staged.add_done_callback(lambda f: post((STAGED_OUT, tid, attempt, result, f)))
+                return
             self.succeed(rec, result)
 
     def keep_logs(self, rec: TaskRecord, logs: AppLogs) -> None:

@@ -11,6 +11,7 @@ class TaskState(enum.Enum):
     """Where a task is in its life."""
 
     PENDING = "pending"  # submitted, waiting for dependencies
+    STAGING = "staging"  # separate-mode files moving before (or after) the task runs
     LAUNCHED = "launched"  # handed to an executor
     JOINING = "joining"  # a join app's body returned; waiting for its inner futures
     EXEC_DONE = "exec_done"  # finished with a result

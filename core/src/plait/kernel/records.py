@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from plait.apps.decorators import App
     from plait.apps.futures import AppFuture
     from plait.data.files import File
+    from plait.data.staging import Plan
     from plait.interfaces import Executor
 
 
@@ -45,6 +46,7 @@ class TaskRecord:
     inner: Sequence[Future[Any]] = ()
     inner_waiting: int = 0
     join_single: bool = False
+    staging: Plan | None = None
 
     @property
     def label(self) -> str:
