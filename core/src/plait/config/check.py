@@ -26,7 +26,7 @@ import attrs
 import cattrs
 
 from plait.config.apps import AppSettings
-from plait.config.config import Config
+from plait.config.config import Config, split_staging
 from plait.errors import (
     CapabilityError,
     ConfigError,
@@ -147,7 +147,16 @@ class _Checker:
         return [self.component(kind, item, f"{key}[{i}]") for i, item in enumerate(value)]
 
     def executors(self, value: Any) -> list[Any]:
+        kernel_keys: list[dict[str, Any]] = []
+        if isinstance(value, list):
+            checked = [self.staging(item, i) for i, item in enumerate(value)]
+            value = [table for table, _ in checked]
+            kernel_keys = [keys for _, keys in checked]
         built = self.components("executor", "executors", value)
+        for executor, keys in zip(built, kernel_keys, strict=True):
+            for key, setting in keys.items():
+                if executor is not None:
+                    setattr(executor, key, setting)
         if not built:  # not a list (reported), or empty
             return built
         labels: dict[str, int] = {}
@@ -166,6 +175,30 @@ class _Checker:
                 )
             labels.setdefault(label, i)
         return built
+
+    def staging(self, item: Any, i: int) -> tuple[Any, dict[str, Any]]:
+        """Check an executor table's staging keys (read by the kernel, not the executor
+        class); the table without them, and their valid values."""
+        if not isinstance(item, Mapping):
+            return item, {}
+        table, keys = split_staging(item)
+        valid: dict[str, Any] = {}
+        path = f"executors[{i}]"
+        if "staging" in keys:
+            if isinstance(keys["staging"], list):
+                stagers = self.components("stager", f"{path}.staging", keys["staging"])
+                if all(s is not None for s in stagers):
+                    valid["staging"] = stagers
+            else:
+                error = ConfigError(f"{path}.staging must be a list of stagers")
+                self.add(f"{path}.staging", error)
+        if "working_dir" in keys:
+            if isinstance(keys["working_dir"], str):
+                valid["working_dir"] = keys["working_dir"]
+            else:
+                error = ConfigError(f"{path}.working_dir must be a path string")
+                self.add(f"{path}.working_dir", error)
+        return table, valid
 
     def apps(self, value: Any) -> dict[str, AppSettings]:
         if not isinstance(value, Mapping):

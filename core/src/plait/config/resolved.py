@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import cattrs
 
-from plait.config.config import Config, component_spec
+from plait.config.config import STAGING_KEYS, Config, component_spec
 from plait.interfaces import Component
 from plait.registry import KIND_BASES
 
@@ -31,6 +31,8 @@ def _converter() -> cattrs.Converter:
 def _component(component: Component) -> dict[str, Any]:
     kind = next(k for k, base in KIND_BASES.items() if isinstance(component, base))
     spec = component_spec(kind, component)
+    if kind == "executor":  # the kernel's keys of an executor table, when set
+        spec |= {k: getattr(component, k) for k in STAGING_KEYS if getattr(component, k, None)}
     return {key: _plain(value) for key, value in spec.items()}
 
 
