@@ -45,6 +45,7 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("serializer", "dill"): "plait-dill",
     ("serializer", "proxystore"): "plait-proxystore",
     ("stager", "local-file"): "plait",
+    ("stager", "rsync"): "plait-rsync",
     ("error_reporter", "console"): "plait",
     ("error_reporter", "jsonlog"): "plait-jsonlog",
 }

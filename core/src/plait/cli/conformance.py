@@ -237,9 +237,9 @@ def conformance(
         ]
         if integration:
             command.append("--plait-integration")
+        kit = ":".join(kit_class(kind, cls))
         click.echo(
-            f"running the {kind} kit ({KIT_CLASSES[kind]}) on {name!r} "
-            f"({cls.__module__}.{cls.__qualname__})"
+            f"running the {kind} kit ({kit}) on {name!r} ({cls.__module__}.{cls.__qualname__})"
         )
         proc = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
         output = proc.stdout + proc.stderr
