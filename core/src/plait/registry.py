@@ -46,6 +46,7 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("serializer", "proxystore"): "plait-proxystore",
     ("stager", "local-file"): "plait",
     ("stager", "rsync"): "plait-rsync",
+    ("stager", "http"): "plait-http",
     ("error_reporter", "console"): "plait",
     ("error_reporter", "jsonlog"): "plait-jsonlog",
 }

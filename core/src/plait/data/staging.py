@@ -262,13 +262,13 @@ def _fresh(file: File) -> File:
 
 def _check_unique(file: File, stager: Stager, names: dict[str, str]) -> None:
     """Two files of one task that a stager would copy to the same local name."""
-    if stager.local_path(file, "") == file.path:
+    local = stager.local_path(file, "")
+    if local == file.path:
         return  # used in place
-    other = names.setdefault(file.filename, file.url)
+    other = names.setdefault(local, file.url)
     if other != file.url:
         raise StagingPathError(
-            f"{file.url} and {other} would both be staged as {file.filename!r} in the "
-            "task's directory",
+            f"{file.url} and {other} would both be staged as {local!r} in the task's directory",
             hint="give the files different names",
             url=file.url,
         )
