@@ -47,6 +47,7 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("stager", "local-file"): "plait",
     ("stager", "rsync"): "plait-rsync",
     ("stager", "http"): "plait-http",
+    ("stager", "globus-transfer"): "plait-globus-transfer",
     ("error_reporter", "console"): "plait",
     ("error_reporter", "jsonlog"): "plait-jsonlog",
 }
