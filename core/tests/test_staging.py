@@ -222,3 +222,27 @@ def test_executor_tables_take_staging_and_working_dir(tmp_path: Path, store: Pat
     for key, bad in (("staging", "local-file"), ("staging", ["no-such"]), ("working_dir", 3)):
         with pytest.raises(ConfigError, match=rf"executors\[0\]\.{key}"):
             plait.Config.from_dict({"executors": [{"kind": "threads", key: bad}]})
+
+
+def test_a_task_waiting_for_its_inputs_can_be_cancelled(tmp_path: Path, store: Path) -> None:
+    release, entered = threading.Event(), threading.Event()
+    ran = []
+
+    class Slow(DirStager):
+        def stage_in(self, file: File, workdir: str) -> File:
+            entered.set()
+            release.wait(30)
+            return super().stage_in(file, workdir)
+
+    @python_app
+    def record(inputs: Sequence[File] = ()) -> None:
+        ran.append(1)
+
+    with kernel(tmp_path, Slow(str(store), frozenset({"separate"}))):
+        future = record(inputs=[File("mem://site/a.txt")])
+        assert entered.wait(30)
+        assert future.cancel()
+        release.set()
+        after = record(inputs=[File("mem://site/b.txt")])
+        after.result(30)
+    assert future.cancelled() and ran == [1]  # only the second task ran

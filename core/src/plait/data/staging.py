@@ -142,6 +142,8 @@ class Plan:
     before: list[tuple[File, Stager]] = attrs.field(factory=list)
     after: list[tuple[File, Stager]] = attrs.field(factory=list)
     workdir: str = ""
+    ran: bool = False
+    """True once the app ran (its outputs are being staged out)."""
 
     def stage_in(self) -> None:
         """Stage the ``separate``-mode inputs in (a staging thread)."""

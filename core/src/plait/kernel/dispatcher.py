@@ -434,6 +434,7 @@ class Dispatcher:
                 self.keep_logs(rec, result.logs)
                 result = result.value
             if rec.staging is not None and rec.staging.after:
+                rec.staging.ran = True
                 rec.state = TaskState.STAGING
                 rec.exec_future = None
                 self.emit(rec, TaskState.STAGING)
@@ -592,13 +593,16 @@ class Dispatcher:
             self.drop(rec, TaskState.CANCELLED)
 
     def cancel_launched(self, tid: int) -> bool:
-        """Try to stop a launched or joining task; True when it is cancelled."""
+        """Try to stop a launched, joining or staging-in task; True when it is cancelled."""
         rec = self.tasks.get(tid)
         if rec is None:
             return False
         if rec.state is TaskState.JOINING:
             for f in rec.inner:
                 f.cancel()
+        elif rec.state is TaskState.STAGING:
+            if rec.staging is None or rec.staging.ran:
+                return False  # the app ran: its outputs are being published
         elif rec.state is TaskState.LAUNCHED:
             executor = rec.executor
             fut = rec.exec_future
