@@ -55,6 +55,10 @@ autodoc_default_options = {
 # (typing's own names and builtins resolve without help), plus two local names.
 nitpicky = True
 nitpick_ignore = [
+    # click's command group, in the signature of the plait_add_commands hook
+    ("py:class", "click.Group"),
+    # plait-rsync's parsed URL, a private helper class in its stager's signatures
+    ("py:class", "plait_rsync.stager.Target"),
     # Literal["python", "bash", "join"], a private alias in plait.apps.decorators
     ("py:class", "AppKind"),
     # the type variable of plait.concurrency.LightFuture

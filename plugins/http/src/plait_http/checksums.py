@@ -24,7 +24,7 @@ def _hex_lengths() -> dict[str, int]:
 
 
 ALGORITHMS: dict[str, int] = _hex_lengths()
-"""Algorithm name (as :mod:`hashlib` spells it) -> length of its hex digest, for the
+"""Algorithm name (as ``hashlib`` spells it) -> length of its hex digest, for the
 algorithms this Python can compute."""
 
 _BY_KEY = {name.replace("_", ""): name for name in ALGORITHMS}
@@ -32,13 +32,13 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 def algorithm_named(key: str) -> str | None:
-    """The :mod:`hashlib` name ``key`` spells (``sha256``, ``SHA-256``, ``sha3_256``),
+    """The ``hashlib`` name ``key`` spells (``sha256``, ``SHA-256``, ``sha3_256``),
     or None."""
     return _BY_KEY.get(key.strip().lower().replace("-", "").replace("_", ""))
 
 
 def parse_digest(algorithm: str, digest: str) -> tuple[str, str] | None:
-    """``(algorithm, lowercase hex)`` when ``algorithm`` names a hash :mod:`hashlib`
+    """``(algorithm, lowercase hex)`` when ``algorithm`` names a hash ``hashlib``
     always has and ``digest`` is a hex digest of its length; None otherwise."""
     name = algorithm_named(algorithm)
     value = digest.strip()

@@ -214,7 +214,7 @@ class HttpStager(Stager):
     connection drops mid-body the download goes on from the bytes received (HTTP
     ``Range``, FTP ``REST``), up to ``retries`` times with a bounded backoff. A URL
     fragment ``#sha256=<hex>`` (or ``md5``, ``sha1``, ``sha512``, any algorithm
-    :mod:`hashlib` always has) is checked after the download and never sent.
+    ``hashlib`` always has) is checked after the download and never sent.
 
     Options: ``timeout`` (seconds per connect and per read), ``retries``, ``backoff``
     (seconds before the first retry, doubled for each next one, at most 5 s each),
