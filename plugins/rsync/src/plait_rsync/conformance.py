@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from plait.conformance.stager import MakeInput, MakeOutput, ReadOutput, StagerConformance
+from plait.conformance.stager import MakeInput, MakeOutput, StagerConformance
 from plait.data.files import File
 from plait.interfaces import Stager
 from plait_rsync.stager import RsyncStager
@@ -92,10 +92,3 @@ class RsyncConformance(StagerConformance):
             return File(ssh_server.url(remote_dir / "outputs" / name))
 
         return make
-
-    @pytest.fixture
-    def read_output(self) -> ReadOutput:
-        def read(file: File) -> bytes:
-            return Path(file.path).read_bytes()
-
-        return read
