@@ -78,7 +78,12 @@ def in_kernel():
 
 
 class NoSchemes(Compliant):
+    """Declares no scheme, but accepts its files all the same."""
+
     schemes = frozenset()
+
+    def accepts(self, file):
+        return file.scheme in {"file", "kitfile"}
 
 
 class UppercaseScheme(Compliant):

@@ -156,6 +156,9 @@ class StagerConformance(ConformanceBase):
     ) -> None:
         content = content_for("input")
         file = make_input("input.dat", content)
+        assert stager.accepts(file), f"the stager does not accept its own input {file.url}"
+        other = File("plait-kit-elsewhere://host/input.dat")
+        assert not stager.accepts(other), f"the stager accepts {other.url}, not its scheme"
         staged = stager.stage_in(file, workdir)
         self.check_staged(file, staged, content)
         assert staged.filepath == stager.local_path(file, workdir), (
