@@ -57,7 +57,8 @@ def default_stagers() -> list[Stager]:
     the plugins registered them: the staging of an executor that sets none."""
     from plait.plugins import registry
 
-    return [cls() for _name, cls in registry("stager").items()]
+    stagers = [cls() for _name, cls in registry("stager").items()]
+    return [stager for stager in stagers if isinstance(stager, Stager)]  # the registry's base
 
 
 def with_local_files(stagers: list[Stager]) -> list[Stager]:
