@@ -29,7 +29,7 @@ from plait.errors import (
 from plait.plugins import registry
 from plait_rsync import RsyncStager
 from plait_rsync import stager as stager_module
-from plait_rsync.testing import HarnessUnavailable, SshServer, closed_port
+from plait_rsync.testing import SshServer, closed_port, server_or_skip
 
 PROMPT = 10.0
 """Seconds within which a failure must be reported (no long retry loop)."""
@@ -37,14 +37,8 @@ PROMPT = 10.0
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SshServer]:
-    try:
-        started = SshServer().start()
-    except HarnessUnavailable as exc:
-        pytest.skip(f"no sshd for the rsync stager's tests: {exc}")
-    try:
+    with server_or_skip() as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from plait.conformance.stager import MakeInput, MakeOutput, StagerConformance
 from plait.data.files import File
 from plait.interfaces import Stager
 from plait_rsync.stager import RsyncStager
-from plait_rsync.testing import HarnessUnavailable, SshServer
+from plait_rsync.testing import SshServer, server_or_skip
 
 
 class RsyncConformance(StagerConformance):
@@ -37,14 +37,8 @@ class RsyncConformance(StagerConformance):
     def ssh_server(cls) -> Iterator[SshServer]:
         """An sshd on loopback for the class; the tests that need it skip when it
         cannot be had (not root and the packages missing)."""
-        try:
-            server = SshServer().start()
-        except HarnessUnavailable as exc:
-            pytest.skip(f"no sshd for the rsync stager's tests: {exc}")
-        try:
+        with server_or_skip() as server:
             yield server
-        finally:
-            server.stop()
 
     @pytest.fixture(autouse=True)
     def _server_options(self, request: pytest.FixtureRequest) -> None:

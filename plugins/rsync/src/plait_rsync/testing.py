@@ -21,6 +21,7 @@ directory ``sshd`` needs when started as root).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import getpass
 import os
@@ -29,6 +30,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -351,3 +353,19 @@ class SshServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def server_or_skip() -> Iterator[SshServer]:
+    """A started :class:`SshServer`, stopped afterwards; the calling test (or fixture)
+    skips, saying why, when none can be had (not root and the packages missing)."""
+    import pytest
+
+    try:
+        server = SshServer().start()
+    except HarnessUnavailable as exc:
+        pytest.skip(f"no sshd for the rsync stager's tests: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
