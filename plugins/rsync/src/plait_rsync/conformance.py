@@ -14,7 +14,6 @@ import pytest
 
 from plait.conformance.stager import MakeInput, MakeOutput, StagerConformance
 from plait.data.files import File
-from plait.interfaces import Stager
 from plait_rsync.stager import RsyncStager
 from plait_rsync.testing import SshServer, server_or_skip
 
@@ -59,12 +58,6 @@ class RsyncConformance(StagerConformance):
     def make(self, component_kwargs: dict[str, Any]) -> Any:
         """The stager with the server's options, ``component_kwargs`` added."""
         return self.component_class(**{**self.server_options, **component_kwargs})
-
-    @pytest.fixture
-    def stager(self, component_kwargs: dict[str, Any]) -> Stager:
-        instance = self.make(component_kwargs)
-        assert isinstance(instance, Stager)
-        return instance
 
     @pytest.fixture
     def make_input(self, ssh_server: SshServer, remote_dir: Path) -> MakeInput:

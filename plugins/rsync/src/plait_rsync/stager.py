@@ -4,6 +4,7 @@ rsync over ssh, on the worker that runs the task (``interface-specs/stager.md``)
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import posixpath
@@ -12,7 +13,6 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -67,9 +67,6 @@ _PERMANENT = (
     "no such file or directory",
 )
 _CONNECTION_EXIT_CODES = frozenset({5, 10, 12, 255})
-
-_versions: dict[str, tuple[int, ...] | None] = {}
-_versions_lock = threading.Lock()
 
 
 def _as_list(value: Any) -> Any:
@@ -161,12 +158,10 @@ def _port(instance: Any, attribute: AttrsField, value: Any) -> None:
         )
 
 
+@functools.cache
 def rsync_version(binary: str) -> tuple[int, ...] | None:
     """The version of the rsync at ``binary`` (``(3, 2, 7)``), None when it does not say;
     asked once per binary. Raises :class:`FileNotFoundError` when there is none."""
-    with _versions_lock:
-        if binary in _versions:
-            return _versions[binary]
     proc = subprocess.run(
         [binary, "--version"],
         stdin=subprocess.DEVNULL,
@@ -177,10 +172,7 @@ def rsync_version(binary: str) -> tuple[int, ...] | None:
         check=False,
     )
     match = re.search(r"version\s+v?(\d+(?:\.\d+)+)", proc.stdout)
-    version = tuple(int(part) for part in match.group(1).split(".")) if match else None
-    with _versions_lock:
-        _versions[binary] = version
-    return version
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
 
 
 @attrs.frozen
