@@ -163,10 +163,15 @@ class StagingPlanner:
     def __init__(self, executors: Iterable[Executor], run_dir: str, resolve: Resolver | None):
         self.stagers: dict[str, list[Stager]] = {}
         self.working_dirs: dict[str, str | None] = {}
+        defaults: list[Stager] | None = None  # shared by the executors that set none
         for executor in executors:
             chosen = getattr(executor, "staging", ())
-            listed = stager_list(chosen, f"executor {executor.label!r} staging") if chosen else []
-            self.stagers[executor.label] = with_local_files(listed or default_stagers())
+            if chosen:
+                listed = stager_list(chosen, f"executor {executor.label!r} staging")
+                self.stagers[executor.label] = with_local_files(listed)
+            else:
+                defaults = defaults or with_local_files(default_stagers())
+                self.stagers[executor.label] = defaults
             self.working_dirs[executor.label] = getattr(executor, "working_dir", None)
         self.run_dir = run_dir
         self.resolve = resolve

@@ -308,11 +308,11 @@ class Dispatcher:
             fut: Future[Any] = self.kernel.join_pool().submit(app.func, *rec.args, **rec.kwargs)
             self.launched(rec, fut, None)
             return
+        desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
         candidates = rec.candidates
         if len(candidates) == 1:
             executor = candidates[0]
         else:
-            desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
             executor, reason = self.choose(rec, desc)
         rec.executor = executor
         if rec.kwargs and ("inputs" in rec.kwargs or "outputs" in rec.kwargs):
@@ -327,16 +327,17 @@ class Dispatcher:
                 rec.state = TaskState.STAGING
                 self.emit(rec, TaskState.STAGING)
                 fut = self.kernel.staging_pool().submit(rec.staging.stage_in)
-                post, tid, attempt = self.queue.put, rec.id, rec.attempt
-                fut.add_done_callback(lambda f: post((STAGED_IN, tid, attempt, reason, f)))
+                post, tid = self.queue.put, rec.id
+                fut.add_done_callback(lambda f: post((STAGED_IN, tid, desc, reason, f)))
                 return
-        self.submit(rec, executor, reason)
+        self.submit(rec, executor, desc, reason)
 
-    def submit(self, rec: TaskRecord, executor: Executor, reason: str | None) -> None:
+    def submit(
+        self, rec: TaskRecord, executor: Executor, desc: TaskDescription, reason: str | None
+    ) -> None:
         """Hand a task (its inputs staged, when staged separately) to its executor."""
         app = rec.app
         func: Callable[..., Any] = app.func
-        desc = TaskDescription(rec.id, app.name, rec.attempt, rec.resources, app.serializers)
         if app.kind != "python" or rec.walltime is not None or rec.staging is not None:
             func = self.task_call(rec)
         elif self.app_log_limit:
@@ -358,16 +359,18 @@ class Dispatcher:
         tid = rec.id
         fut.add_done_callback(lambda f: post((EXEC_DONE, tid, f)))
 
-    def on_staged_in(self, tid: int, attempt: int, reason: str | None, fut: Future[Any]) -> None:
+    def on_staged_in(
+        self, tid: int, desc: TaskDescription, reason: str | None, fut: Future[Any]
+    ) -> None:
         """A task's ``separate``-mode inputs are staged in (or failed to)."""
         rec = self.tasks.get(tid)
-        if rec is None or rec.attempt != attempt or rec.state is not TaskState.STAGING:
+        if rec is None or rec.attempt != desc.attempt or rec.state is not TaskState.STAGING:
             return  # cancelled meanwhile
         exc = fut.exception()
         if exc is not None:
             self.failed_attempt(rec, exc)
         elif rec.executor is not None:
-            self.submit(rec, rec.executor, reason)
+            self.submit(rec, rec.executor, desc, reason)
 
     def on_staged_out(self, tid: int, attempt: int, result: Any, fut: Future[Any]) -> None:
         """A task's ``separate``-mode outputs are staged out (or failed to)."""
